@@ -1,0 +1,169 @@
+"""The ``wirewatch`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.errors import UserError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("wirewatch")
+
+SUBCOMMANDS = ("shell", "demo", "ask", "ingest", "poll", "serve")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirewatch",
+        description="Follow a news story: index articles, answer lookups, watch feeds.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("shell", help="console front end: type commands, see replies")
+    sub.add_parser("demo", help="shell plus a local replay feed and a ready watch")
+    ask = sub.add_parser("ask", help="run one command and print the reply")
+    ask.add_argument("text", nargs="+", help="the command, e.g. \"search deportation flights\"")
+    ask.add_argument("--json", action="store_true", help="print the structured reply")
+    ask.add_argument("--channel", default="console", help="channel the command runs in")
+    ask.add_argument("--user", default=None, help="user the command runs as")
+    ingest = sub.add_parser("ingest", help="index text/HTML/JSON-lines files or folders")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    poll = sub.add_parser("poll", help="poll feeds and deliver alerts")
+    poll.add_argument("--once", action="store_true", help="poll due feeds once and exit")
+    serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode; --http for HTTP)")
+    serve.add_argument("--http", action="store_true", help="Events API over HTTP")
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT)")
+    return parser
+
+
+def setup_logging(settings: Settings, *, verbose: bool = False) -> Path | None:
+    """Log to a file beside the database; the console only sees warnings."""
+    root = logging.getLogger()
+    if root.handlers:
+        return None
+    root.setLevel(logging.INFO)
+    path: Path | None = None
+    if str(settings.db_path) != ":memory:":
+        path = Path(settings.db_path).with_suffix(".log")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+            root.addHandler(handler)
+        except OSError:
+            path = None
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.ERROR)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(console)
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return path
+
+
+def _print(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", "replace").decode("ascii"), flush=True)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import render
+    from bot.service import Context
+    from bot.wiring import build
+
+    app = build(settings)
+    try:
+        reply = app.service.handle(
+            " ".join(args.text), Context(channel=args.channel, user=args.user, front_end="ask")
+        )
+    finally:
+        app.close()
+    if args.json:
+        _print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print(render(reply, ansi=sys.stdout.isatty()))
+    return 1 if reply.is_error else 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from bot.ingest import ingest_paths
+    from bot.wiring import build
+
+    app = build(settings, seed=False)
+    try:
+        with Progress(
+            TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), transient=False,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            task = bar.add_task("files", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = ingest_paths(app.store, args.paths, analyzer=app.analyzer, progress=progress)
+    finally:
+        app.close()
+    _print(
+        f"Indexed {len(result.new_ids)} new article(s); {result.duplicates} already known."
+    )
+    for err in result.errors[:20]:
+        _print(f"  skipped: {err}")
+    if len(result.errors) > 20:
+        _print(f"  … and {len(result.errors) - 20} more")
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.shell import run_shell
+    from bot.wiring import build
+
+    app = build(settings)
+    try:
+        return run_shell(app)
+    finally:
+        app.close()
+
+
+def _not_yet(name: str) -> int:
+    _print(f"`wirewatch {name}` is not available yet in this version.")
+    return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "shell"
+    try:
+        settings = load_settings()
+    except UserError as exc:
+        print(f"wirewatch: {exc.message}", file=sys.stderr)
+        return 2
+    logfile = setup_logging(settings)
+    try:
+        if command == "ask":
+            return cmd_ask(args, settings)
+        if command == "ingest":
+            return cmd_ingest(args, settings)
+        if command == "shell":
+            return cmd_shell(args, settings)
+        return _not_yet(command)
+    except UserError as exc:
+        print(f"wirewatch: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        log.exception("wirewatch %s failed", command)
+        where = f" (details in {logfile})" if logfile else ""
+        print(f"wirewatch: sorry, something went wrong{where}.", file=sys.stderr)
+        return 1

@@ -1,0 +1,161 @@
+"""Console rendering of replies: readable plain text, highlights in bold on a terminal."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+from bot.replies import (
+    ArticleReply,
+    ErrorReply,
+    HelpReply,
+    Reply,
+    SearchReply,
+    StatusReply,
+    TextReply,
+    plain_highlight,
+)
+
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+WIDTH = 100
+
+
+def _hl(text: str, ansi: bool) -> str:
+    return plain_highlight(text, BOLD, RESET) if ansi else plain_highlight(text, "**", "**")
+
+
+def _wrap(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(
+        text, width=WIDTH, initial_indent=indent, subsequent_indent=indent,
+        break_long_words=False, break_on_hyphens=False,
+    )
+
+
+def _safe(text: str | None) -> str:
+    """Strip terminal control characters from untrusted text."""
+    if not text:
+        return ""
+    return "".join(ch for ch in text if ch >= " " or ch == "\n").replace("\x7f", "")
+
+
+def render_error(reply: ErrorReply, ansi: bool) -> str:
+    out = f"Sorry: {_safe(reply.message)}"
+    if reply.hint:
+        out += f"\n{_safe(reply.hint)}"
+    return out
+
+
+def render_text(reply: TextReply, ansi: bool) -> str:
+    return _safe(reply.text)
+
+
+def render_help(reply: HelpReply, ansi: bool) -> str:
+    lines = []
+    if reply.intro:
+        lines += [reply.intro, ""]
+    width = max((len(c.usage) for c in reply.commands), default=0)
+    for c in reply.commands:
+        lines.append(f"  {c.usage.ljust(width)}  {c.summary}")
+        if reply.topic:
+            lines += [f"      e.g. {ex}" for ex in c.examples]
+    if not reply.topic:
+        lines += ["", "Type `help COMMAND` for examples. Plain English works too: "
+                      "\"who is Jorge Rodríguez?\", \"what happened with deportation flights\"."]
+    return "\n".join(lines)
+
+
+def render_search(reply: SearchReply, ansi: bool) -> str:
+    if reply.total == 0:
+        return f"No articles match “{_safe(reply.query)}”."
+    first = (reply.page - 1) * 10 + 1
+    head = f"{reply.total} article{'s' if reply.total != 1 else ''} match “{_safe(reply.query)}”"
+    if reply.broadened:
+        head += " (no article has every word; showing any)"
+    if reply.total > len(reply.results):
+        head += f" — {first}–{first + len(reply.results) - 1} shown"
+    lines = [head + ":"]
+    for hit in reply.results:
+        meta = " · ".join(x for x in (hit.source, hit.date) if x)
+        lines.append("")
+        suffix = f"  ({_safe(meta)})" if meta else ""
+        lines.append(f"  [{hit.article_id}] {_safe(hit.title)}{suffix}")
+        lines.append(_hl(_wrap(_safe(hit.snippet), "      "), ansi))
+    if reply.total > first + len(reply.results) - 1:
+        lines += ["", "  (more: add `page N`… or refine the query)"]
+    lines += ["", "`article ID` shows one article."]
+    return "\n".join(lines)
+
+
+def render_article(reply: ArticleReply, ansi: bool) -> str:
+    a = reply.article
+    lines = [f"Article {a.id}: {_safe(a.title)}"]
+    facts = [
+        ("Date", a.date or "unknown"),
+        ("Dateline", a.dateline),
+        ("Source", a.source),
+        ("Author", a.author),
+        ("URL", a.url),
+        ("Words", str(a.words)),
+    ]
+    lines += [f"  {k + ':':10}{_safe(v)}" for k, v in facts if v]
+    lines += ["", _wrap(_safe(a.lead), "  ")]
+    if a.actors:
+        lines += ["", "Actors:"]
+        lines += [_wrap(", ".join(f"{_safe(x.name)} ({x.type})" for x in a.actors), "  ")]
+    if a.events:
+        lines += ["", "Events:"]
+        for e in a.events:
+            when = e.date or "undated"
+            neg = "NOT " if e.negated else ""
+            lines.append(f"  - {when}: {neg}{e.type} — {_safe(e.sentence)[:200]}")
+    if a.quotes:
+        lines += ["", "Quotes:"]
+        for q in a.quotes:
+            lines.append(f"  - “{_safe(q.text)[:300]}” — {_safe(q.speaker) or 'unknown speaker'}")
+    return "\n".join(lines)
+
+
+def render_status(reply: StatusReply, ansi: bool) -> str:
+    lines = [
+        f"Database: {reply.database}",
+        f"Articles {reply.articles} · actors {reply.actors} · events {reply.events} · "
+        f"quotes {reply.quotes} · watches {reply.watches} · alerts {reply.alerts} "
+        f"({reply.alerts_pending} waiting)",
+        f"Last poll: {reply.last_poll or 'never'}",
+    ]
+    if reply.nlp:
+        lines.append(f"NLP: {reply.nlp}")
+    if reply.feeds:
+        lines.append(f"Feeds ({len(reply.feeds)}):")
+        for f in reply.feeds:
+            line = f"  [{f.id}] {_safe(f.title or f.url)} — {f.status}, {f.articles} articles"
+            if f.error:
+                line += f" — last error: {_safe(f.error)}"
+            lines.append(line)
+    else:
+        lines.append("Feeds: none yet (`feed add URL`).")
+    return "\n".join(lines)
+
+
+_RENDERERS: dict[type[Any], Callable[[Any, bool], str]] = {
+    ErrorReply: render_error,
+    TextReply: render_text,
+    HelpReply: render_help,
+    SearchReply: render_search,
+    ArticleReply: render_article,
+    StatusReply: render_status,
+}
+
+
+def register(reply_type: type[Reply], renderer: Callable[[Any, bool], str]) -> None:
+    """Let a module add the console rendering of its own reply type."""
+    _RENDERERS[reply_type] = renderer
+
+
+def render(reply: Reply, *, ansi: bool = False) -> str:
+    renderer = _RENDERERS.get(type(reply))
+    if renderer is None:
+        return json.dumps(reply.to_dict(), indent=2, ensure_ascii=False)
+    return renderer(reply, ansi)

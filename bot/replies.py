@@ -1,0 +1,181 @@
+"""Typed replies of the service.  ``to_dict()`` gives the ``--json`` contract of DESIGN.md.
+
+Replies hold plain data (untrusted strings unescaped); each front end renders and escapes
+them its own way (``bot.render`` for the console, ``handlers.blocks`` for Slack).
+Highlighted terms in search snippets are wrapped in ``store.HL_START``/``HL_END``; in JSON
+they become ``**term**``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from bot.store import HL_END, HL_START
+
+
+def plain_highlight(text: str, start: str = "**", end: str = "**") -> str:
+    return text.replace(HL_START, start).replace(HL_END, end)
+
+
+@dataclass
+class Reply:
+    kind: ClassVar[str] = "reply"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+    @property
+    def is_error(self) -> bool:
+        return False
+
+
+@dataclass
+class ErrorReply(Reply):
+    kind: ClassVar[str] = "error"
+    message: str
+    code: str = "error"
+    hint: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return True
+
+
+@dataclass
+class TextReply(Reply):
+    """A short confirmation or notice."""
+
+    kind: ClassVar[str] = "text"
+    text: str
+
+
+@dataclass
+class HelpEntry:
+    name: str
+    usage: str
+    summary: str
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HelpReply(Reply):
+    kind: ClassVar[str] = "help"
+    topic: str | None
+    commands: list[HelpEntry]
+    intro: str | None = None
+
+
+@dataclass
+class SearchHit:
+    article_id: int
+    title: str
+    snippet: str
+    date: str | None
+    source: str | None
+    url: str | None
+    score: float
+
+
+@dataclass
+class SearchReply(Reply):
+    kind: ClassVar[str] = "search"
+    query: str
+    total: int
+    results: list[SearchHit]
+    page: int = 1
+    broadened: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        for hit in out["results"]:
+            hit["snippet"] = plain_highlight(hit["snippet"])
+        return out
+
+
+@dataclass
+class ActorRef:
+    id: int
+    name: str
+    type: str
+
+
+@dataclass
+class QuoteView:
+    text: str
+    speaker: str | None
+    article_id: int | None = None
+
+
+@dataclass
+class EventView:
+    id: int
+    type: str
+    date: str | None
+    date_text: str | None
+    actors: list[str]
+    targets: list[str]
+    place: str | None
+    quantity: str | None
+    negated: bool
+    sentence: str
+    article_id: int
+    sources: list[int]
+    modality: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    via: str | None = None
+    cameo: str | None = None
+    date_precision: str | None = None
+
+
+@dataclass
+class ArticleView:
+    id: int
+    title: str
+    date: str | None
+    date_precision: str | None
+    source: str | None
+    author: str | None
+    url: str | None
+    dateline: str | None
+    feed_id: int | None
+    words: int
+    lead: str
+    actors: list[ActorRef] = field(default_factory=list)
+    events: list[EventView] = field(default_factory=list)
+    quotes: list[QuoteView] = field(default_factory=list)
+
+
+@dataclass
+class ArticleReply(Reply):
+    kind: ClassVar[str] = "article"
+    article: ArticleView
+
+
+@dataclass
+class FeedView:
+    id: int
+    url: str
+    title: str | None
+    status: str
+    last_polled: str | None
+    next_check: str | None
+    error: str | None
+    articles: int
+
+
+@dataclass
+class StatusReply(Reply):
+    kind: ClassVar[str] = "status"
+    articles: int
+    actors: int
+    events: int
+    quotes: int
+    watches: int
+    alerts: int
+    alerts_pending: int
+    feeds: list[FeedView]
+    last_poll: str | None
+    database: str
+    nlp: str | None = None

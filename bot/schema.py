@@ -1,0 +1,202 @@
+"""The database schema, created and upgraded by ordered sqlite-utils migrations.
+
+Add a new migration at the end; never edit one that has shipped.  ``bot.store`` is the only
+module that runs statements against these tables.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("wirewatch")
+
+
+@migrations()
+def m001_articles(db: Database) -> None:
+    db.table("articles").create(
+        {
+            "id": int,
+            "url": str,
+            "guid": str,
+            "title": str,
+            "text": str,
+            "source": str,
+            "author": str,
+            "dateline": str,
+            "published": str,  # ISO 8601: YYYY-MM-DD, YYYY-MM or YYYY; NULL when unknown
+            "published_precision": str,  # "day" | "month" | "year" | NULL
+            "feed_id": int,
+            "content_hash": str,
+            "fetched_at": str,
+            "origin": str,  # file path or feed entry key it came from
+            "nlp_version": int,  # 0 = not yet analysed
+        },
+        pk="id",
+        not_null={"title", "text", "content_hash", "fetched_at"},
+        defaults={"nlp_version": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_articles_url ON articles(url) WHERE url IS NOT NULL")
+    db.execute("CREATE INDEX idx_articles_guid ON articles(guid) WHERE guid IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX idx_articles_hash ON articles(content_hash)")
+    db.execute("CREATE INDEX idx_articles_published ON articles(published)")
+    db.table("articles").enable_fts(
+        ["title", "text"],
+        fts_version="FTS5",
+        tokenize="porter unicode61 remove_diacritics 2",
+        create_triggers=True,
+    )
+
+
+@migrations()
+def m002_intelligence(db: Database) -> None:
+    db.table("actors").create(
+        {"id": int, "key": str, "name": str, "type": str, "created_at": str},
+        pk="id",
+        not_null={"key", "name", "type"},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_actors_key ON actors(key)")
+    db.table("actor_aliases").create(
+        {"actor_id": int, "alias": str, "alias_key": str},
+        pk=("actor_id", "alias_key"),
+        foreign_keys=[("actor_id", "actors", "id")],
+    )
+    db.execute("CREATE INDEX idx_aliases_key ON actor_aliases(alias_key)")
+    db.table("mentions").create(
+        {
+            "id": int,
+            "article_id": int,
+            "actor_id": int,
+            "text": str,
+            "label": str,
+            "start": int,
+            "end": int,
+            "sentence": int,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id"), ("actor_id", "actors", "id")],
+    )
+    db.execute("CREATE INDEX idx_mentions_actor ON mentions(actor_id, article_id)")
+    db.execute("CREATE INDEX idx_mentions_article ON mentions(article_id)")
+    db.table("roles").create(
+        {"id": int, "actor_id": int, "article_id": int, "role": str, "date": str},
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id"), ("actor_id", "actors", "id")],
+    )
+    db.execute("CREATE INDEX idx_roles_actor ON roles(actor_id)")
+    db.table("events").create(
+        {
+            "id": int,
+            "article_id": int,
+            "type": str,
+            "cameo": str,
+            "date": str,
+            "date_precision": str,
+            "date_text": str,
+            "actors": str,  # JSON list of actor names
+            "targets": str,  # JSON list of actor names
+            "actor_ids": str,  # JSON list of actor ids
+            "place": str,
+            "origin": str,
+            "destination": str,
+            "via": str,
+            "quantity": float,
+            "quantity_text": str,
+            "unit": str,
+            "negated": int,
+            "modality": str,  # "asserted" | "reported" | "planned" | "future" | ...
+            "sentence": str,
+            "sentence_index": int,
+            "group_id": int,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db.execute("CREATE INDEX idx_events_article ON events(article_id)")
+    db.execute("CREATE INDEX idx_events_date ON events(date)")
+    db.execute("CREATE INDEX idx_events_group ON events(group_id)")
+    db.table("quotes").create(
+        {
+            "id": int,
+            "article_id": int,
+            "speaker_id": int,
+            "speaker_text": str,
+            "text": str,
+            "sentence": str,
+            "date": str,
+        },
+        pk="id",
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db.execute("CREATE INDEX idx_quotes_article ON quotes(article_id)")
+    db.execute("CREATE INDEX idx_quotes_speaker ON quotes(speaker_id)")
+
+
+@migrations()
+def m003_feeds_watches_alerts(db: Database) -> None:
+    db.table("feeds").create(
+        {
+            "id": int,
+            "url": str,
+            "title": str,
+            "site_url": str,
+            "status": str,  # "ok" | "failing" | "disabled" | "new"
+            "etag": str,
+            "last_modified": str,
+            "last_polled": str,
+            "next_check": str,
+            "error": str,
+            "error_count": int,
+            "added_at": str,
+            "added_by": str,
+            "channel": str,
+        },
+        pk="id",
+        not_null={"url", "status"},
+        defaults={"status": "new", "error_count": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_feeds_url ON feeds(url)")
+    db.table("feed_entries").create(
+        {"feed_id": int, "entry_key": str, "article_id": int, "first_seen": str},
+        pk=("feed_id", "entry_key"),
+    )
+    db.table("watches").create(
+        {
+            "id": int,
+            "channel": str,
+            "query": str,
+            "understood": str,
+            "mode": str,  # "central" | "any"
+            "created_by": str,
+            "created_at": str,
+            "muted_until": str,
+            "digest_time": str,
+            "active": int,
+        },
+        pk="id",
+        not_null={"channel", "query"},
+        defaults={"active": 1, "mode": "central"},
+    )
+    db.execute("CREATE INDEX idx_watches_channel ON watches(channel)")
+    db.table("alerts").create(
+        {
+            "id": int,
+            "watch_id": int,
+            "article_id": int,
+            "channel": str,
+            "status": str,  # "pending" | "sent" | "muted" | "digest" | "skipped"
+            "reason": str,
+            "story_key": str,
+            "thread_ts": str,
+            "ts": str,
+            "attempts": int,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db.execute("CREATE UNIQUE INDEX idx_alerts_once ON alerts(watch_id, article_id)")
+    db.execute("CREATE INDEX idx_alerts_status ON alerts(status)")
+    db.table("slack_events").create({"event_id": str, "received_at": str}, pk="event_id")
+    db.table("meta").create({"key": str, "value": str}, pk="key")

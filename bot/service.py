@@ -1,0 +1,154 @@
+"""The service: ``text → Reply``, the same for every front end.  No Slack imports here.
+
+``Service.handle(text, ctx)`` parses with ``bot.grammar``, runs the request and returns a
+typed reply.  A ``UserError`` becomes an ``ErrorReply``; anything else propagates, so the
+front end can log it with its traceback and show a short apology.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import grammar as g
+from bot.errors import BadCommand, NotAvailable, NotFound, UserError
+from bot.replies import (
+    ArticleReply,
+    ArticleView,
+    ErrorReply,
+    FeedView,
+    HelpEntry,
+    HelpReply,
+    Reply,
+    SearchHit,
+    SearchReply,
+    StatusReply,
+)
+from bot.settings import Settings
+from bot.store import Store
+
+Clock = Callable[[], datetime]
+PAGE_SIZE = 10
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who is asking, and where."""
+
+    channel: str = "console"
+    user: str | None = None
+    front_end: str = "console"  # "console" | "slack" | "ask"
+
+
+class Service:
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock = utc_clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self._routes: dict[type[Any], Callable[[Any, Context], Reply]] = {
+            g.Search: self.search,
+            g.Article: self.article,
+            g.Status: self.status,
+            g.Help: self.help,
+        }
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def handle(self, text: str, ctx: Context | None = None) -> Reply:
+        ctx = ctx or Context()
+        try:
+            request = g.parse(text)
+            return self.execute(request, ctx)
+        except UserError as exc:
+            return ErrorReply(message=exc.message, code=exc.code, hint=exc.hint)
+
+    def execute(self, request: g.Request, ctx: Context) -> Reply:
+        route = self._routes.get(type(request))
+        if route is None:
+            name = type(request).__name__.lower()
+            raise NotAvailable(f"`{name}` is not available yet in this version of wirewatch.")
+        return route(request, ctx)
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def help(self, request: g.Help, ctx: Context) -> Reply:
+        entries = [
+            HelpEntry(c.name, c.usage, c.summary, list(c.examples))
+            for c in g.COMMANDS
+            if request.topic is None or c.name == request.topic
+        ]
+        intro = None if request.topic else (
+            "wirewatch follows a news story: ask who someone is, what happened, search the "
+            "articles, and watch feeds for new ones."
+        )
+        return HelpReply(topic=request.topic, commands=entries, intro=intro)
+
+    def search(self, request: g.Search, ctx: Context) -> Reply:
+        offset = (request.page - 1) * PAGE_SIZE
+        total, rows, broadened = self.store.search(request.query, limit=PAGE_SIZE, offset=offset)
+        if total == 0 and not rows and not any(ch.isalnum() for ch in request.query):
+            raise BadCommand("Search for words or \"a phrase\"; that query has neither.")
+        hits = [
+            SearchHit(
+                article_id=r.article_id, title=r.title, snippet=r.snippet, date=r.date,
+                source=r.source, url=r.url, score=r.score,
+            )
+            for r in rows
+        ]
+        return SearchReply(
+            query=request.query, total=total, results=hits, page=request.page,
+            broadened=broadened,
+        )
+
+    def article(self, request: g.Article, ctx: Context) -> Reply:
+        row = self.store.get_article(request.id)
+        if row is None:
+            raise NotFound(
+                f"There is no article {request.id}. `search` shows article IDs."
+            )
+        lead = row.text.split("\n\n", 1)[0]
+        if len(lead) > 400:
+            lead = lead[:400].rsplit(" ", 1)[0] + "…"
+        view = ArticleView(
+            id=row.id,
+            title=row.title,
+            date=row.published,
+            date_precision=row.published_precision,
+            source=row.source,
+            author=row.author,
+            url=row.url,
+            dateline=row.dateline,
+            feed_id=row.feed_id,
+            words=len(row.text.split()),
+            lead=lead,
+        )
+        return ArticleReply(article=view)
+
+    def status(self, request: g.Status, ctx: Context) -> Reply:
+        counts = self.store.counts()
+        feeds = [
+            FeedView(
+                id=f["id"], url=f["url"], title=f["title"], status=f["status"],
+                last_polled=f["last_polled"], next_check=f["next_check"], error=f["error"],
+                articles=f["articles"],
+            )
+            for f in self.store.feed_health()
+        ]
+        return StatusReply(
+            articles=counts["articles"],
+            actors=counts["actors"],
+            events=counts["events"],
+            quotes=counts["quotes"],
+            watches=counts["watches"],
+            alerts=counts["alerts"],
+            alerts_pending=counts["alerts_pending"],
+            feeds=feeds,
+            last_poll=self.store.last_poll(),
+            database=self.store.path,
+        )

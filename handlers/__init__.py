@@ -1,0 +1,1 @@
+"""The Slack adapter: listeners by kind, Block Kit rendering, mrkdwn escaping."""
