@@ -83,7 +83,7 @@ def render_search(reply: SearchReply, ansi: bool) -> str:
         lines.append(f"  [{hit.article_id}] {_safe(hit.title)}{suffix}")
         lines.append(_hl(_wrap(_safe(hit.snippet), "      "), ansi))
     if reply.total > first + len(reply.results) - 1:
-        lines += ["", "  (more: add `page N`… or refine the query)"]
+        lines += ["", f"  more: `search {_safe(reply.query)} page {reply.page + 1}`"]
     lines += ["", "`article ID` shows one article."]
     return "\n".join(lines)
 

@@ -233,7 +233,7 @@ class Store:
                     date=published,
                     source=source,
                     url=url,
-                    score=round(-float(rank), 6),
+                    score=float(f"{-float(rank):.6g}"),
                 )
             )
         return total, results, broadened

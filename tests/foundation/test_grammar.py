@@ -21,6 +21,7 @@ from bot.errors import BadCommand
         ("what happened?", g.Events()),
         ("search deportation flights", g.Search("deportation flights")),
         ("find Tren de Aragua", g.Search("Tren de Aragua")),
+        ("search flights page 2", g.Search("flights", page=2)),
         ("article 5", g.Article(5)),
         ("article #5", g.Article(5)),
         ("watch deportation flights to Venezuela", g.Watch("deportation flights to Venezuela")),
