@@ -1,0 +1,120 @@
+"""The Bolt app factory: settings, service and store in, a ready ``slack_bolt.App`` out.
+
+This module knows Bolt but not the listeners: those live in ``handlers/`` (the Slack adapter)
+and are passed in, or found through the ``wirewatch.frontends`` entry point group, so ``bot/``
+never imports ``handlers`` (the dependency rule ``watchlists ← bot ← handlers``).
+
+Importing this module loads slack_bolt; ``bot.service`` and the rest of the core never import
+it (``wirewatch serve`` imports it lazily).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.service import Service
+    from bot.store import Store
+
+log = logging.getLogger("wirewatch.slack")
+
+FRONTEND_GROUP = "wirewatch.frontends"
+# Used when the package metadata has no entry point in the group (e.g. running from a source
+# tree whose installed metadata predates the entry point).  Resolved by name, like an entry
+# point, so bot/ holds no import of the adapter.
+DEFAULT_FRONTEND = "handlers:register_all"
+
+Register = Callable[[App, "Service"], None]
+
+
+def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
+    """A Web API client on ``SLACK_API_URL`` that retries 429s (honouring Retry-After),
+    connection errors and 5xx responses."""
+    return WebClient(
+        token=token if token is not None else settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def load_frontends() -> list[Register]:
+    """The listener registrations installed in the ``wirewatch.frontends`` group."""
+    found = sorted(entry_points(group=FRONTEND_GROUP), key=lambda ep: ep.name)
+    if not found:
+        found = [EntryPoint(name="slack", value=DEFAULT_FRONTEND, group=FRONTEND_GROUP)]
+    registers: list[Register] = []
+    for ep in found:
+        registers.append(ep.load())
+    return registers
+
+
+def dedupe_events(store: Store) -> Callable[..., BoltResponse | None]:
+    """Global middleware: an Events API delivery whose ``event_id`` was seen is acked, not run.
+
+    Slack retries a delivery (``X-Slack-Retry-Num``) when it did not see a 200 in time; the
+    ``event_id`` stays the same, and it is remembered in the ``slack_events`` table, so a
+    restart between the two deliveries does not process it twice.
+    """
+
+    def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and not store.slack_remember_event(event_id):
+            log.info("ignoring retried delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def create_app(
+    settings: Settings,
+    service: Service,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    listeners: Sequence[Register] | None = None,
+    verify_token: bool = True,
+) -> App:
+    """Build the Bolt app: Web client, dedupe middleware, then the listeners.
+
+    ``listeners`` are ``register(app, service)`` callables (``handlers.register_all`` in
+    production, found with ``load_frontends()`` when not given).  ``verify_token=False``
+    skips the ``auth.test`` call at start-up.
+    """
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's "
+            "OAuth & Permissions page."
+        )
+    client = client or make_client(settings)
+    app = App(
+        token=settings.slack_bot_token,
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        token_verification_enabled=verify_token,
+        logger=logging.getLogger("wirewatch.slack.bolt"),
+    )
+    app.use(dedupe_events(store))
+    for register in load_frontends() if listeners is None else listeners:
+        register(app, service)
+    return app
