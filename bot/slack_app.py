@@ -106,8 +106,9 @@ def create_app(
             "OAuth & Permissions page."
         )
     client = client or make_client(settings)
+    if client.token is None:
+        client.token = settings.slack_bot_token
     app = App(
-        token=settings.slack_bot_token,
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,

@@ -57,7 +57,7 @@ def _deliver(service: Service, body: dict[str, Any], reply: Reply, respond: Resp
             publish_home(service, client, user, notice=console.render(reply),
                          notice_is_error=reply.is_error)
         return
-    if respond is None:
+    if respond is None or not body.get("response_url"):
         log.warning("no response_url for action; reply dropped: %s", reply.kind)
         return
     message = blocks.render(reply, command=command, page=page)

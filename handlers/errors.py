@@ -23,10 +23,17 @@ log = logging.getLogger("wirewatch.slack")
 APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again."
 
 
-def tell_user(text: str, body: dict[str, Any], respond: Respond | None,
-              client: WebClient | None) -> None:
-    """Show ``text`` (already escaped) to the user who triggered the request, ephemerally."""
-    if respond is not None:
+def tell_user(service: Service, text: str, body: dict[str, Any], respond: Respond | None,
+              client: WebClient | None, *, plain: str) -> None:
+    """Show ``text`` (already escaped) to the user who triggered the request, ephemerally
+    (in App Home: ``plain`` on top of a re-published Home)."""
+    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+    if (body.get("container") or {}).get("type") == "view" and user and client is not None:
+        from handlers.views import publish_home
+
+        publish_home(service, client, user, notice=plain, notice_is_error=True)
+        return
+    if respond is not None and body.get("response_url"):
         respond(text=text, response_type="ephemeral", replace_original=False)
         return
     event = body.get("event") or {}
@@ -46,11 +53,12 @@ def register(app: App, service: Service) -> None:
                  client: WebClient | None) -> None:
         if isinstance(error, UserError):
             log.info("user error: %s", error.message)
+            plain = error.message[:1000]
             text = f":warning: {fit(escape(error.message), 1000)}"
         else:
             log.error("Slack listener failed", exc_info=error)
-            text = APOLOGY
+            plain = text = APOLOGY
         try:
-            tell_user(text, body, respond, client)
+            tell_user(service, text, body, respond, client, plain=plain)
         except Exception:
             log.exception("could not tell the user about an error")

@@ -44,8 +44,13 @@ def safe_cut(escaped: str, limit: int) -> int:
 
 
 def truncate(text: str | None, limit: int) -> str:
-    """Cut untrusted plain text (for ``plain_text`` objects) to ``limit`` characters."""
-    text = " ".join((text or "").split())
+    """Untrusted text for ``plain_text`` objects (headers, buttons), cut to ``limit``.
+
+    Slack does not parse mentions or links in ``plain_text``, and would show entities there
+    as typed; angle brackets are still swapped for look-alikes (‹ ›), so no payload we send
+    ever holds ``<!channel>`` or ``<@U…>`` built from untrusted text.
+    """
+    text = " ".join((text or "").split()).replace("<", "‹").replace(">", "›")
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 1)].rstrip() + "…"
