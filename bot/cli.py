@@ -134,6 +134,20 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
         app.close()
 
 
+# -- slack: `wirewatch serve` ------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack_app import check_tokens
+
+    check_tokens(settings, http=args.http)  # before importing Bolt: fast, clear errors
+    from bot.slack_app import serve
+
+    return serve(settings, http=args.http, port=args.port, out=_print)
+
+
+# -- end slack ---------------------------------------------------------------------------------
+
+
 def _not_yet(name: str) -> int:
     _print(f"`wirewatch {name}` is not available yet in this version.")
     return 2
@@ -156,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ingest(args, settings)
         if command == "shell":
             return cmd_shell(args, settings)
+        if command == "serve":
+            return cmd_serve(args, settings)
         return _not_yet(command)
     except UserError as exc:
         print(f"wirewatch: {exc.message}", file=sys.stderr)

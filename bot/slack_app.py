@@ -119,3 +119,73 @@ def create_app(
     for register in load_frontends() if listeners is None else listeners:
         register(app, service)
     return app
+
+
+def check_tokens(settings: Settings, *, http: bool) -> None:
+    """One clear line for each missing setting, before anything starts."""
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's "
+            "OAuth & Permissions page."
+        )
+    if http and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from the "
+            "app's Basic Information page."
+        )
+    if not http and not settings.slack_app_token:
+        raise ConfigError(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) with "
+            "connections:write; or run `wirewatch serve --http`."
+        )
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(settings: Settings, *, http: bool = False, port: int | None = None,
+          out: Callable[[str], None] = print) -> int:
+    """``wirewatch serve``: the Slack bot in Socket Mode (default) or HTTP mode.
+
+    Runs until interrupted (Ctrl-C, or SIGTERM from the platform).
+    """
+    import signal
+    import threading
+
+    from slack_bolt.error import BoltError
+
+    from bot.wiring import build
+
+    check_tokens(settings, http=http)
+    client = make_client(settings)
+    ww = build(settings, slack_client=client)
+    try:
+        try:
+            app = create_app(settings, ww.service, ww.store, client=client)
+        except BoltError as exc:
+            raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {exc}") from None
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # NOTE(feeds/scheduler): the feed scheduler starts here, in this one process.
+        if http:
+            from bot.slack_http import SlackHTTPServer
+
+            server = SlackHTTPServer(app, port=settings.port if port is None else port)
+            out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events")
+            server.serve_forever()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            handler = SocketModeHandler(app, settings.slack_app_token, web_client=client)
+            handler.connect()  # type: ignore[no-untyped-call]
+            out("wirewatch: Socket Mode, connected to Slack")
+            try:
+                threading.Event().wait()
+            finally:
+                handler.close()  # type: ignore[no-untyped-call]
+    except KeyboardInterrupt:
+        out("wirewatch: stopped")
+    finally:
+        ww.close()
+    return 0

@@ -51,6 +51,7 @@ CONTEXT_CHARS = 2000
 HEADER_CHARS = 150
 BUTTON_TEXT_CHARS = 75
 BUTTON_VALUE_CHARS = 2000
+PAGE_CHARS = 12000  # characters of blocks on one page of a long reply
 TEXT_CHARS = 3000  # the fallback text: long enough to read, short enough for a notification
 
 ACTION_MORE = "ww_more"
@@ -306,16 +307,24 @@ def register(reply_type: type[Reply], renderer: Renderer) -> None:
 
 # -- paging and assembly ----------------------------------------------------------------------
 
-def _pages(items: list[list[Block]], budget: int) -> list[list[list[Block]]]:
+def _chars(item: list[Block]) -> int:
+    return sum(len(json.dumps(b.to_dict(), ensure_ascii=False)) for b in item)
+
+
+def _pages(items: list[list[Block]], budget: int,
+           char_budget: int = PAGE_CHARS) -> list[list[list[Block]]]:
+    """Split items into pages of at most ``budget`` blocks and about ``char_budget``
+    characters (a message that long is already a lot to read)."""
     pages: list[list[list[Block]]] = [[]]
-    used = 0
+    used = chars = 0
     for item in items:
-        size = len(item)
-        if pages[-1] and used + size > budget:
+        size, weight = len(item), _chars(item)
+        if pages[-1] and (used + size > budget or chars + weight > char_budget):
             pages.append([])
-            used = 0
+            used = chars = 0
         pages[-1].append(item)
         used += size
+        chars += weight
     return pages
 
 
@@ -346,6 +355,8 @@ def render(reply: Reply, *, command: str | None = None, page: int = 1,
     blocks += parts.foot
     if more is not None:
         blocks.append(ActionsBlock(elements=[button("More", ACTION_MORE, more)]))
+    if not blocks:
+        blocks.append(section(parts.text or "(nothing to show)"))
     blocks = blocks[:max_blocks]
     text = parts.text if page == 1 else f"{parts.text} (page {page})"
     return Message(text=fit(text, TEXT_CHARS) or "wirewatch", blocks=[b.to_dict() for b in blocks])
