@@ -218,7 +218,7 @@ def test_links_are_safe() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>&|!@#^ abcCUH:/.\n*_~`") + [HL_START, HL_END]),
+@given(st.text(alphabet=st.sampled_from([*list("<>&|!@#^ abcCUH:/.\n*_~`"), HL_START, HL_END]),
                max_size=200))
 def test_no_untrusted_text_becomes_markup(text: str) -> None:
     replies: list[Reply] = [
@@ -234,7 +234,7 @@ def test_no_untrusted_text_becomes_markup(text: str) -> None:
     for reply in replies:
         message = blocks.render(reply, command=text)
         _check_limits(message)
-        for kind, value in _all_text(message.blocks) + [("fallback", message.text)]:
+        for kind, value in [*_all_text(message.blocks), ("fallback", message.text)]:
             if kind == "plain_text":
                 assert "<" not in value and ">" not in value
                 continue
