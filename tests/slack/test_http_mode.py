@@ -448,3 +448,23 @@ def test_article_titled_with_a_ping_renders_escaped(running: Running) -> None:
         assert "<!channel>" not in everything
         assert "&lt;!channel&gt; Flights resume &amp; more" in everything
     assert "<https://news.example/a?x=1&amp;y=%3C2%3E%7C3|" in _texts(answer)
+
+
+def test_slow_mention_posts_working_then_updates_it(running: Running, monkeypatch: Any) -> None:
+    import handlers.common
+
+    monkeypatch.setattr(handlers.common, "WORKING_AFTER", 0.2)
+    real = running.service.handle
+
+    def slow(text: str, ctx: Context | None = None) -> Reply:
+        time.sleep(0.8)
+        return real(text, ctx)
+
+    monkeypatch.setattr(running.service, "handle", slow)
+    running.sender.event(_mention(f"<@{BOT_USER_ID}> status"), event_id="EvSlow")
+    [update] = running.fake.wait_calls("chat.update")
+    [working] = running.fake.of("chat.postMessage")
+    assert working.body["text"] == "working…"
+    assert working.body["thread_ts"] == "1700000001.000100"
+    assert update.body["channel"] == "C111" and update.body["ts"]
+    assert "articles" in update.body["text"]
