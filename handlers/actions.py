@@ -61,7 +61,8 @@ def _deliver(service: Service, body: dict[str, Any], reply: Reply, respond: Resp
         log.warning("no response_url for action; reply dropped: %s", reply.kind)
         return
     message = blocks.render(reply, command=command, page=page)
-    respond(**message.as_kwargs(), response_type="ephemeral", replace_original=False)
+    common.send_response(respond, **message.as_kwargs(), response_type="ephemeral",
+                         replace_original=False)
 
 
 def register(app: App, service: Service) -> None:

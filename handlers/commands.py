@@ -34,7 +34,8 @@ def register(app: App, service: Service) -> None:
             reply = service.handle(text, ctx)
         message = blocks.render(reply, command=text)
         in_channel = share and not reply.is_error
-        respond(
+        common.send_response(
+            respond,
             **message.as_kwargs(),
             response_type="in_channel" if in_channel else "ephemeral",
             replace_original=w.fired and not in_channel,

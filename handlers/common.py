@@ -66,3 +66,13 @@ class Working:
         self._timer.cancel()
         with self._lock:
             self._done = True
+
+
+def send_response(respond: Any, **message: Any) -> None:
+    """Answer on the request's ``response_url`` with link previews off; a refusal (expired
+    URL, more than five answers) is logged, as there is nowhere else to say it."""
+    resp = respond(unfurl_links=False, unfurl_media=False, **message)
+    status = getattr(resp, "status_code", 200)
+    if status >= 400:
+        log.warning("response_url refused the answer: HTTP %s %s", status,
+                    str(getattr(resp, "body", ""))[:200])

@@ -34,6 +34,7 @@ def test_slash_command_acks_fast_and_answers_ephemerally_on_response_url(
     assert answer.body["response_type"] == "ephemeral"
     assert "deportation" in answer.body["text"]
     assert answer.body["blocks"], "a Block Kit answer"
+    assert answer.body["unfurl_links"] is False
     assert len(answer.body["blocks"]) <= 50
     # nothing was posted to the channel
     assert running.fake.of("chat.postMessage") == []
