@@ -30,8 +30,8 @@ def fit(escaped: str, limit: int) -> str:
         return escaped
     cut = escaped[: max(0, limit - 1)]
     cut = _ENTITY_TAIL.sub("", cut)
-    if cut.count("*") % 2:
-        cut = cut[: cut.rfind("*")]
+    if cut.count("*") % 2 and cut.rfind("*") >= len(cut) - 200:
+        cut = cut[: cut.rfind("*")]  # do not leave a bold run open at the cut
     return cut.rstrip() + "…"
 
 

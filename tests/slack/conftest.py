@@ -23,7 +23,13 @@ from bot.store import Store
 from tests.slack.fake_slack import BOT_USER_ID, FakeSlack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
+_ROOT = Path(__file__).resolve().parents[2]
+# ../shared next to the checkout (or two levels up from a worktree in wt/)
+PAYLOADS = next(
+    (p for p in (_ROOT.parent / "shared" / "slack-payloads",
+                 _ROOT.parent.parent / "shared" / "slack-payloads") if p.is_dir()),
+    _ROOT.parent / "shared" / "slack-payloads",
+)
 
 
 def sign(secret: str, timestamp: int, body: str) -> str:

@@ -241,3 +241,8 @@ def test_no_untrusted_text_becomes_markup(text: str) -> None:
             # the only markup left is our own links: <https://news.example/…|label>
             stripped = re.sub(r"<https://news\.example/[^<>|]*\|[^<>]*>", "", value)
             assert "<" not in stripped and ">" not in stripped, (kind, value)
+
+
+def test_fit_keeps_text_with_a_stray_star() -> None:
+    text = "a * b " + "word " * 1000
+    assert len(fit(text, 3000)) > 2900

@@ -469,3 +469,39 @@ def test_slow_mention_posts_working_then_updates_it(running: Running, monkeypatc
     assert working.body["thread_ts"] == "1700000001.000100"
     assert update.body["channel"] == "C111" and update.body["ts"]
     assert "articles" in update.body["text"]
+
+
+# -- Slack's own recorded payloads, replayed byte for byte ------------------------------------
+
+def test_recorded_slash_command_body_is_answered(running: Running) -> None:
+    import pytest
+
+    if not PAYLOADS.is_dir():
+        pytest.skip("../shared/slack-payloads not present")
+    from urllib.parse import quote
+
+    raw = json.loads((PAYLOADS / "bolt_slash_command.json").read_text())["_raw_body"]
+    raw = raw.replace("command=%2Fhello-world", "command=%2Fnews").replace("text=Hi", "text=help")
+    raw = raw.replace(quote("https://hooks.slack.com/commands/T111/111/xxxxx", safe=""),
+                      quote(running.response_url("rec"), safe=""))
+    resp = running.sender.post(raw, "application/x-www-form-urlencoded")
+    assert resp.status_code == 200
+    [answer] = running.fake.wait_calls("/hooks/commands/T111/rec")
+    assert "help" in answer.body["text"]
+
+
+def test_recorded_block_action_body_is_acked(running: Running, caplog: Any) -> None:
+    import logging
+
+    import pytest
+
+    if not PAYLOADS.is_dir():
+        pytest.skip("../shared/slack-payloads not present")
+    caplog.set_level(logging.INFO, logger="wirewatch.slack")
+    raw = json.loads((PAYLOADS / "bolt_block_actions_button.json").read_text())["_raw_body"]
+    resp = running.sender.post(raw, "application/x-www-form-urlencoded")
+    assert resp.status_code == 200  # action_id "a" is unknown: acked and logged
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and "unknown action 'a'" not in caplog.text:
+        time.sleep(0.05)
+    assert "unknown action 'a'" in caplog.text
