@@ -164,7 +164,8 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
         try:
             app = create_app(settings, ww.service, ww.store, client=client)
         except BoltError as exc:
-            raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {exc}") from None
+            detail = " ".join(str(exc).split())[:300]
+            raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {detail}") from None
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         # NOTE(feeds/scheduler): the feed scheduler starts here, in this one process.

@@ -35,6 +35,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.channels_for_user: dict[str, list[str]] | None = {}  # None: missing_scope
+        self.token_ok = True
         self._ts = 1700000000
         fake = self
 
@@ -142,6 +143,8 @@ class FakeSlack:
             self._ts += 1
             ts = f"{self._ts}.000100"
         m = call.method
+        if m == "auth.test" and not self.token_ok:
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
         if m == "auth.test":
             return 200, {}, {"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
                              "user": "wirewatch", "team_id": TEAM_ID, "user_id": BOT_USER_ID,

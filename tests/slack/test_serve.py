@@ -84,3 +84,16 @@ def test_serve_http_answers_a_signed_slash_command(tmp_path: Any, fake_slack: Fa
     while not out.empty():
         rest.append(out.get_nowait())
     assert "wirewatch: stopped" in "".join(rest)
+
+
+def test_rejected_token_gives_one_clear_line(
+    fake_slack: FakeSlack, monkeypatch: Any, capsys: Any,
+) -> None:
+    fake_slack.token_ok = False
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    assert main(["serve", "--http", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "Slack rejected SLACK_BOT_TOKEN" in err and "invalid_auth" in err
