@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, NotAvailable
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -163,6 +163,11 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
     try:
         try:
             app = create_app(settings, ww.service, ww.store, client=client)
+        except OSError as exc:  # URLError, timeouts: after the retry handlers gave up
+            raise NotAvailable(
+                f"cannot reach Slack at {settings.slack_api_url} ({exc}); check the network "
+                "or SLACK_API_URL."
+            ) from None
         except BoltError as exc:
             detail = " ".join(str(exc).split())[:300]
             raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {detail}") from None

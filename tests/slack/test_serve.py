@@ -97,3 +97,18 @@ def test_rejected_token_gives_one_clear_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert "Slack rejected SLACK_BOT_TOKEN" in err and "invalid_auth" in err
+
+
+def test_unreachable_slack_gives_one_clear_line(monkeypatch: Any, capsys: Any) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_API_URL", f"http://127.0.0.1:{port}/api/")
+    assert main(["serve", "--http", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "cannot reach Slack" in err
