@@ -28,7 +28,7 @@ def register(app: App, service: Service) -> None:
         ctx = common.slack_context(command.get("channel_id"), command.get("user_id"))
 
         def working() -> None:
-            respond(text=common.WORKING_TEXT, response_type="ephemeral")
+            common.send_response(respond, text=common.WORKING_TEXT, response_type="ephemeral")
 
         with common.Working(working) as w:
             reply = service.handle(text, ctx)

@@ -69,10 +69,28 @@ class Working:
 
 
 def send_response(respond: Any, **message: Any) -> None:
-    """Answer on the request's ``response_url`` with link previews off; a refusal (expired
-    URL, more than five answers) is logged, as there is nowhere else to say it."""
-    resp = respond(unfurl_links=False, unfurl_media=False, **message)
-    status = getattr(resp, "status_code", 200)
-    if status >= 400:
-        log.warning("response_url refused the answer: HTTP %s %s", status,
-                    str(getattr(resp, "body", ""))[:200])
+    """Answer on the request's ``response_url`` with link previews off, retrying 429s
+    (honouring Retry-After), 5xx and connection errors like the Web API client does.  A
+    refusal (expired URL, more than five answers) is logged: there is nowhere else to say it.
+    """
+    from slack_sdk.http_retry.builtin_handlers import (
+        ConnectionErrorRetryHandler,
+        RateLimitErrorRetryHandler,
+        ServerErrorRetryHandler,
+    )
+    from slack_sdk.webhook import WebhookClient
+
+    message = {"unfurl_links": False, "unfurl_media": False, **message}
+    url = getattr(respond, "response_url", None)
+    if not url:
+        respond(**message)
+        return
+    client = WebhookClient(url=url, timeout=30, retry_handlers=[
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ])
+    resp = client.send(**message)
+    if resp.status_code >= 400:
+        log.warning("response_url refused the answer: HTTP %s %s", resp.status_code,
+                    str(resp.body)[:200])

@@ -34,7 +34,9 @@ def tell_user(service: Service, text: str, body: dict[str, Any], respond: Respon
         publish_home(service, client, user, notice=plain, notice_is_error=True)
         return
     if respond is not None and body.get("response_url"):
-        respond(text=text, response_type="ephemeral", replace_original=False)
+        from handlers.common import send_response
+
+        send_response(respond, text=text, response_type="ephemeral", replace_original=False)
         return
     event = body.get("event") or {}
     channel, user = event.get("channel"), event.get("user")

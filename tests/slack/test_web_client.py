@@ -39,3 +39,11 @@ def test_mention_answer_survives_a_429(running: Running) -> None:
     assert posts[0].body == posts[1].body  # the same message, sent again
     time.sleep(0.3)
     assert len(running.fake.of("chat.postMessage")) == 2
+
+
+def test_slash_command_answer_survives_a_429_on_the_response_url(running: Running) -> None:
+    url = running.response_url("rl")
+    running.fake.fail_next("/hooks/commands/T111/rl", 429, retry_after=1)
+    running.sender.command("help", response_url=url)
+    calls = running.fake.wait_calls("/hooks/commands/T111/rl", 2)
+    assert calls[0].body == calls[1].body and "help" in calls[1].body["text"]
