@@ -90,14 +90,14 @@ def _entry_text(entry: Mapping[str, Any]) -> str:
 
 def _entry_date(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if isinstance(parsed, time.struct_time):
             try:
                 return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat(), "day"
             except ValueError:
                 continue
     for key in ("published", "updated", "created"):
-        raw = entry.get(key)
+        raw = dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
         if isinstance(raw, str) and raw.strip():
             iso, precision = normalize_date(raw)
             if iso:
