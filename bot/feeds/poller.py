@@ -90,7 +90,8 @@ class FeedPollResult:
     title: str | None
     status: str  # "ok" | "not_modified" | "failing" | "disabled"
     new_articles: int = 0
-    entries: int = 0
+    entries: int = 0  # distinct entries (copies of one story collapsed)
+    found: int = 0  # entries feedparser found
     backfill: bool = False
     error: str | None = None
     next_check: str | None = None
@@ -304,7 +305,8 @@ class Poller:
                                  " (its entries were still read)")
         report.results.append(FeedPollResult(
             feed_id=feed["id"], url=feed["url"], title=title, status="ok",
-            new_articles=len(ingested.new_ids), entries=len(parsed.entries), backfill=backfill,
+            new_articles=len(ingested.new_ids), entries=len(parsed.entries), found=parsed.found,
+            backfill=backfill,
             error=parsed.error, next_check=next_check,
         ))
         if ingested.new_ids and self.on_new_articles is not None:

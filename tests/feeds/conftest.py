@@ -189,7 +189,7 @@ def story(n: int, **over: str) -> dict[str, str]:
         "link": f"http://example.org/story/{n}",
         "guid": f"story-{n}",
         "description": f"&lt;p&gt;Body of story {n}: deportation flights resumed, "
-                       f"officials said on day {n}.&lt;/p&gt;",
+        f"officials said on day {n}.&lt;/p&gt;",
         "date": f"Mon, {n:02d} Feb 2026 10:00:00 GMT",
     }
     item.update(over)

@@ -36,7 +36,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
   <title>Atom Wire</title><link href="/" /><id>urn:x</id><updated>2026-02-03T00:00:00Z</updated>
   <entry><title type="html">&lt;b&gt;Flights&lt;/b&gt; resume</title>
     <link href="story/7" /><id>urn:story:7</id><updated>2026-02-03T08:00:00Z</updated>
-    <content type="html">&lt;p&gt;Full text &lt;a href="/x"&gt;here&lt;/a&gt;.&lt;/p&gt;&lt;script&gt;bad()&lt;/script&gt;</content>
+    <content type="html">&lt;p&gt;Full text &lt;a href="/x"&gt;here&lt;/a&gt;.&lt;/p&gt;
+      &lt;script&gt;bad()&lt;/script&gt;</content>
     <summary>short</summary></entry>
 </feed>"""
 
@@ -79,12 +80,18 @@ def test_rss1_and_rss091() -> None:
 
 
 def test_declared_and_header_encodings() -> None:
-    body = rss([story(1, title="Депортация")]).replace(b'encoding="utf-8"', b'encoding="windows-1251"')
+    body = rss([story(1, title="Депортация")]).replace(
+        b'encoding="utf-8"', b'encoding="windows-1251"'
+    )
     body = body.decode("utf-8").encode("windows-1251")
     assert parse_feed(body, url=URL).entries[0].draft.title == "Депортация"
-    latin = rss([story(1, title="Notícias")]).replace(b'<?xml version="1.0" encoding="utf-8"?>', b"")
+    latin = rss([story(1, title="Notícias")]).replace(
+        b'<?xml version="1.0" encoding="utf-8"?>', b""
+    )
     latin = latin.decode("utf-8").encode("latin-1")
-    parsed = parse_feed(latin, url=URL, headers={"Content-Type": "application/rss+xml; charset=ISO-8859-1"})
+    parsed = parse_feed(
+        latin, url=URL, headers={"Content-Type": "application/rss+xml; charset=ISO-8859-1"}
+    )
     assert parsed.entries[0].draft.title == "Notícias"
 
 
@@ -97,7 +104,8 @@ def test_bozo_feed_with_entries_is_used_and_error_recorded() -> None:
 
 def test_html_page_is_not_a_feed_but_links_are_discovered() -> None:
     page = b"""<html><head><title>Site</title>
-    <link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>hi</body></html>"""
+    <link rel="alternate" type="application/rss+xml" href="/rss.xml">
+    </head><body>hi</body></html>"""
     with pytest.raises(NotAFeed) as err:
         parse_feed(page, url="http://site.example/news/", headers={"content-type": "text/html"})
     assert err.value.feed_links == ["http://site.example/rss.xml"]
@@ -106,11 +114,16 @@ def test_html_page_is_not_a_feed_but_links_are_discovered() -> None:
 
 
 def test_entry_keys_guid_then_link_then_hash() -> None:
-    parsed = parse_feed(rss([
-        story(1),
-        {"title": "No guid", "link": "http://example.org/n", "description": "x"},
-        {"title": "Nothing", "description": "only text"},
-    ]), url=URL)
+    parsed = parse_feed(
+        rss(
+            [
+                story(1),
+                {"title": "No guid", "link": "http://example.org/n", "description": "x"},
+                {"title": "Nothing", "description": "only text"},
+            ]
+        ),
+        url=URL,
+    )
     keys = [e.key for e in parsed.entries]
     assert keys[0] == "guid:story-1"
     assert keys[1] == "link:http://example.org/n"

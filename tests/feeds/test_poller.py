@@ -60,8 +60,13 @@ def test_dedupe_across_polls_and_conditional_get(
 
     # a changed feed: one new story (not a backfill), edited titles/dates are not new
     server.routes["/f"] = Route(
-        body=rss([story(3), story(1, title="Story 1 (updated)", date="Tue, 03 Mar 2026 10:00:00 GMT"),
-                  story(2)]),
+        body=rss(
+            [
+                story(3),
+                story(1, title="Story 1 (updated)", date="Tue, 03 Mar 2026 10:00:00 GMT"),
+                story(2),
+            ]
+        ),
         etag='"e2"',
     )
     third = poller.poll_all()
@@ -81,11 +86,22 @@ def test_repeated_guid_across_polls(
     server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
 ) -> None:
     items = [
-        story(1, guid="same", link="http://example.org/a", title="Story A",
-              description="Alpha text about flights."),
-        story(2, guid="same", link="http://example.org/b", title="Story B",
-              description="Beta text about courts."),
-        story(3, guid="dup"), story(3, guid="dup"),
+        story(
+            1,
+            guid="same",
+            link="http://example.org/a",
+            title="Story A",
+            description="Alpha text about flights.",
+        ),
+        story(
+            2,
+            guid="same",
+            link="http://example.org/b",
+            title="Story B",
+            description="Beta text about courts.",
+        ),
+        story(3, guid="dup"),
+        story(3, guid="dup"),
     ]
     server.routes["/f"] = Route(body=rss(items))
     poller = make_poller(fstore, settings, clock)
@@ -132,7 +148,9 @@ def test_retry_after_and_cache_hints_stretch_the_interval(
     server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
 ) -> None:
     server.routes["/busy"] = Route(status=429, body=b"", headers={"Retry-After": "7200"})
-    server.routes["/cached"] = Route(body=rss([story(1)]), headers={"Cache-Control": "max-age=5400"})
+    server.routes["/cached"] = Route(
+        body=rss([story(1)]), headers={"Cache-Control": "max-age=5400"}
+    )
     server.routes["/ttl"] = Route(body=rss([story(2)], extra="<ttl>180</ttl>"))
     poller = make_poller(fstore, settings, clock)
     ids = [add(fstore, server.url(p), clock) for p in ("/busy", "/cached", "/ttl")]
@@ -221,8 +239,12 @@ def test_scheduler_runs_a_real_apscheduler_job(
 def test_not_a_feed_and_garbage_are_errors_not_crashes(
     server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
 ) -> None:
-    server.routes["/html"] = Route(body=b"<html><body>hello</body></html>", content_type="text/html")
-    server.routes["/bin"] = Route(body=bytes(range(256)) * 10, content_type="application/octet-stream")
+    server.routes["/html"] = Route(
+        body=b"<html><body>hello</body></html>", content_type="text/html"
+    )
+    server.routes["/bin"] = Route(
+        body=bytes(range(256)) * 10, content_type="application/octet-stream"
+    )
     poller = make_poller(fstore, settings, clock)
     a = add(fstore, server.url("/html"), clock)
     b = add(fstore, server.url("/bin"), clock)
