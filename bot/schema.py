@@ -213,6 +213,11 @@ def m201_feeds_schedule(db: Database) -> None:
     feeds.add_column("last_success", str)
     feeds.add_column("disabled_at", str)
     db.execute("CREATE INDEX idx_feeds_next_check ON feeds(next_check)")
+    # alert outbox: 1 = a new article not yet handed to on_new_articles, 2 = same, backfill
+    db.table("feed_entries").add_column("alert_state", int, not_null_default=0)
+    db.execute(
+        "CREATE INDEX idx_feed_entries_pending ON feed_entries(alert_state) WHERE alert_state > 0"
+    )
     db.table("feed_followers").create(
         {"feed_id": int, "channel": str, "added_at": str},
         pk=("feed_id", "channel"),

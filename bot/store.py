@@ -395,15 +395,48 @@ class Store:
         return seen
 
     def record_entries(
-        self, feed_id: int, entries: list[tuple[str, int | None]], now: str
+        self,
+        feed_id: int,
+        entries: list[tuple[str, int | None]],
+        now: str,
+        *,
+        alert_state: int = 0,
     ) -> None:
-        """Remember entry keys as seen (first sighting wins)."""
+        """Remember entry keys as seen (first sighting wins).
+
+        ``alert_state`` > 0 puts the article in the alert outbox (1 new, 2 backfill) until
+        ``clear_alert_state`` says the alerting side has seen it.
+        """
         with self.lock:
             self.db.conn.executemany(
-                "INSERT OR IGNORE INTO feed_entries(feed_id, entry_key, article_id, first_seen) "
-                "VALUES (?, ?, ?, ?)",
-                [(feed_id, key, article_id, now) for key, article_id in entries],
+                "INSERT OR IGNORE INTO feed_entries(feed_id, entry_key, article_id, first_seen, "
+                "alert_state) VALUES (?, ?, ?, ?, ?)",
+                [(feed_id, key, article_id, now, alert_state) for key, article_id in entries],
             )
+
+    def pending_alert_articles(self) -> dict[int, list[int]]:
+        """Outbox: alert_state → article ids not yet handed to the alerting side."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT DISTINCT alert_state, article_id FROM feed_entries "
+                "WHERE alert_state > 0 AND article_id IS NOT NULL ORDER BY article_id"
+            ).fetchall()
+        out: dict[int, list[int]] = {}
+        for state, article_id in rows:
+            ids = out.setdefault(int(state), [])
+            if int(article_id) not in ids:
+                ids.append(int(article_id))
+        return out
+
+    def clear_alert_state(self, article_ids: list[int]) -> None:
+        with self.lock:
+            for start in range(0, len(article_ids), 500):
+                chunk = article_ids[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                self.db.execute(
+                    f"UPDATE feed_entries SET alert_state = 0 WHERE alert_state > 0 "
+                    f"AND article_id IN ({marks})", chunk,
+                )
 
     def count_feed_entries(self, feed_id: int) -> int:
         with self.lock:

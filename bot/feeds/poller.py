@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,8 +29,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.feeds.fetch import FetchError, FetchResult
-from bot.feeds.parse import NotAFeed, ParsedFeed, parse_feed
-from bot.ingest import Analyzer, ingest_drafts
+from bot.feeds.parse import NotAFeed, ParsedEntry, ParsedFeed, parse_feed
+from bot.ingest import Analyzer, ArticleDraft, ingest_drafts
 from bot.settings import Settings
 from bot.store import Store
 
@@ -183,6 +183,7 @@ class Poller:
 
     def _poll(self, feeds: list[dict[str, Any]], now: datetime) -> PollReport:
         report = PollReport(feeds=len(feeds))
+        self._drain_outbox(report)  # articles a crash or a failed callback left behind
         if not feeds:
             return report
         workers = min(self.max_workers, len(feeds))
@@ -280,19 +281,24 @@ class Poller:
         fresh = [e for e in parsed.entries if e.key not in seen]
         for entry in fresh:
             entry.draft.feed_id = feed["id"]
-        ingested = ingest_drafts(self.store, [e.draft for e in fresh], self.analyzer)
+        alert_state = 0 if self.on_new_articles is None else (2 if backfill else 1)
+        recorder = _EntryRecorder(
+            self.analyzer, feed["id"], fresh, iso(now), alert_state, backfill
+        )
+        ingested = ingest_drafts(self.store, [e.draft for e in fresh], recorder)
         next_check = iso(now + self._jittered(self.interval(result, parsed.ttl_seconds)))
         title = feed.get("title") or parsed.title
         with self.store.transaction():
+            # entries whose article was already known (another feed, or a copy): remember them
             memory: list[tuple[str, int | None]] = []
             for entry in fresh:
+                if id(entry.draft) in recorder.saved:
+                    continue
                 d = entry.draft
                 article_id = self.store.find_article_id(
                     url=d.url, guid=d.guid, content_hash=d.content_hash
                 )
-                memory.append((entry.key, article_id))
-                if entry.base_key != entry.key:
-                    memory.append((entry.base_key, article_id))
+                memory += [(k, article_id) for k in _keys(entry)]
             self.store.record_entries(feed["id"], memory, iso(now))
             self.store.update_feed(
                 feed["id"], title=title, site_url=parsed.site_url or feed.get("site_url"),
@@ -306,16 +312,35 @@ class Poller:
         report.results.append(FeedPollResult(
             feed_id=feed["id"], url=feed["url"], title=title, status="ok",
             new_articles=len(ingested.new_ids), entries=len(parsed.entries), found=parsed.found,
-            backfill=backfill,
-            error=parsed.error, next_check=next_check,
+            backfill=backfill, error=parsed.error, next_check=next_check,
         ))
-        if ingested.new_ids and self.on_new_articles is not None:
-            try:
-                report.alerts.extend(self.on_new_articles(list(ingested.new_ids), backfill))
-            except Exception as exc:  # logged with traceback and reported; the poll goes on
-                log.exception("alerting on new articles of feed %s failed", feed["id"])
-                report.errors.append(f"alerting failed for feed {feed['id']}: "
-                                     f"{type(exc).__name__}")
+        if ingested.new_ids:
+            self._hand_over(list(ingested.new_ids), backfill, report)
+
+    def _hand_over(self, article_ids: list[int], backfill: bool, report: PollReport) -> None:
+        """Give new articles to ``on_new_articles``; clear them from the outbox once it returns.
+
+        Articles stay in the outbox (``feed_entries.alert_state``) if the process dies or the
+        callback raises, and are handed over again at the start of the next poll.
+        """
+        if self.on_new_articles is None:
+            return
+        try:
+            report.alerts.extend(self.on_new_articles(article_ids, backfill))
+        except Exception as exc:  # logged with traceback and reported; retried next poll
+            log.exception("alerting on new articles %s failed", article_ids[:10])
+            report.errors.append(f"alerting failed ({type(exc).__name__}); it will be retried")
+            return
+        self.store.clear_alert_state(article_ids)
+
+    def _drain_outbox(self, report: PollReport) -> None:
+        if self.on_new_articles is None:
+            return
+        pending = self.store.pending_alert_articles()
+        for state in (2, 1):
+            ids = pending.get(state)
+            if ids:
+                self._hand_over(ids, state == 2, report)
 
     def _apply_failure(self, outcome: FeedOutcome, now: datetime, report: PollReport) -> None:
         feed = outcome.feed
@@ -351,3 +376,50 @@ class Poller:
             feed_id=feed["id"], url=feed["url"], title=feed.get("title"), status=status,
             error=message, next_check=next_check,
         ))
+
+
+def _keys(entry: ParsedEntry) -> list[str]:
+    """The keys an entry is remembered under (a split story also claims its shared key)."""
+    return [entry.key] if entry.base_key == entry.key else [entry.key, entry.base_key]
+
+
+class _EntryRecorder:
+    """Wraps the NLP analyzer so that each new article's feed entry is recorded in the SAME
+    transaction as the article (``ingest_drafts`` calls ``save`` inside its transaction):
+    a crash can never leave an article without its entry, or an entry without its article."""
+
+    def __init__(
+        self,
+        inner: Analyzer | None,
+        feed_id: int,
+        entries: list[ParsedEntry],
+        now: str,
+        alert_state: int,
+        backfill: bool,
+    ) -> None:
+        self.inner = inner
+        self.feed_id = feed_id
+        self.by_draft = {id(e.draft): e for e in entries}
+        self.now = now
+        self.alert_state = alert_state
+        self.backfill = backfill
+        self.saved: set[int] = set()
+
+    def analyze(self, drafts: Sequence[ArticleDraft]) -> Sequence[Any]:
+        if self.inner is None:
+            return [None] * len(drafts)
+        return self.inner.analyze(drafts)
+
+    def save(self, store: Store, article_id: int, draft: ArticleDraft, analysis: Any) -> None:
+        if self.inner is not None:
+            self.inner.save(store, article_id, draft, analysis)
+        entry = self.by_draft.get(id(draft))
+        if entry is None:
+            return
+        store.record_entries(
+            self.feed_id, [(k, article_id) for k in _keys(entry)], self.now,
+            alert_state=self.alert_state,
+        )
+        if self.backfill and not self.saved:
+            store.update_feed(self.feed_id, backfilled=1)
+        self.saved.add(id(draft))

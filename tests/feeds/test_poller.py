@@ -252,3 +252,76 @@ def test_not_a_feed_and_garbage_are_errors_not_crashes(
     assert len(report.errors) == 2
     assert "not a feed" in (fstore.get_feed(a)["error"] or "")  # type: ignore[index]
     assert fstore.get_feed(b)["status"] == "failing"  # type: ignore[index]
+
+
+def test_alerting_failure_is_retried_from_the_outbox(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/f"] = Route(body=rss([story(1)]))
+    calls: list[tuple[list[int], bool]] = []
+    fail = [True]
+
+    def on_new(ids: list[int], backfill: bool) -> list[dict[str, Any]]:
+        calls.append((ids, backfill))
+        if fail[0]:
+            raise RuntimeError("watch engine down")
+        return [{"watch_id": 9, "channel": "C1", "article_id": ids[0], "title": "x"}]
+
+    poller = make_poller(fstore, settings, clock, on_new_articles=on_new)
+    add(fstore, server.url("/f"), clock)
+    first = poller.poll_due()
+    assert first.new_articles == 1 and any("alerting failed" in e for e in first.errors)
+    assert fstore.pending_alert_articles() == {2: first.new_article_ids}
+    fail[0] = False
+    clock.advance(10)  # nothing is due, but the outbox is drained
+    second = poller.poll_due()
+    assert second.feeds == 0 and len(second.alerts) == 1
+    assert calls[-1] == (first.new_article_ids, True)  # still a backfill
+    assert fstore.pending_alert_articles() == {}
+    assert len(poller.poll_due().alerts) == 0  # handed over once
+
+
+def test_entries_are_recorded_with_their_articles(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/a"] = Route(body=rss([story(1), story(2)]))
+    server.routes["/b"] = Route(body=rss([story(2), story(3)], title="Other Wire"))
+    poller = make_poller(fstore, settings, clock)
+    a = add(fstore, server.url("/a"), clock)
+    b = add(fstore, server.url("/b"), clock)
+    report = poller.poll_due()
+    assert report.new_articles == 3  # story 2 is in both feeds: indexed once
+    assert fstore.count_feed_entries(a) == 2 and fstore.count_feed_entries(b) == 2
+    rows = fstore.db.execute("SELECT count(*) FROM feed_entries WHERE article_id IS NULL")
+    assert rows.fetchone()[0] == 0
+
+
+def test_per_host_limit(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    import threading
+    import time
+
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+    body = rss([story(1)])
+
+    def counted(h: Any) -> None:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.2)
+        with lock:
+            state["now"] -= 1
+        h._send(200, body, {"Content-Type": "application/rss+xml"})
+
+    for n in range(4):
+        server.routes[f"/h{n}"] = Route(handler=counted)
+        add(fstore, server.url(f"/h{n}"), clock)
+    make_poller(fstore, settings, clock, max_workers=4, per_host=1).poll_due()
+    assert state["max"] == 1
+    for n in range(4):
+        fstore.update_feed(n + 1, next_check=iso(clock()))
+    state["max"] = 0
+    make_poller(fstore, settings, clock, max_workers=4, per_host=4).poll_all()
+    assert state["max"] >= 2
