@@ -165,6 +165,8 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         scheduler.start()
         try:
             threading.Event().wait()
+        except KeyboardInterrupt:
+            _print("Stopping (finishing the current poll)…")
         finally:
             scheduler.shutdown(wait=True)
         return 0

@@ -181,7 +181,7 @@ class Service:
 
     def feed_import(self, request: g.FeedImport, ctx: Context) -> Reply:
         reply: Reply = self._feeds().import_opml(
-            request.source, user=ctx.user, front_end=ctx.front_end
+            request.source, user=ctx.user, front_end=ctx.front_end, channel=ctx.channel
         )
         return reply
 

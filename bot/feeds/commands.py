@@ -169,7 +169,9 @@ class FeedCommands:
                  f"its {row.get('articles') or 0} article(s) stay indexed."
         )
 
-    def import_opml(self, source: str, *, user: str | None, front_end: str) -> FeedImportReply:
+    def import_opml(
+        self, source: str, *, user: str | None, front_end: str, channel: str | None = None
+    ) -> FeedImportReply:
         self._require_admin(user)
         source = source.strip().strip("<>").split("|", 1)[0].strip()
         if source.lower().startswith(("http://", "https://")):
@@ -199,7 +201,7 @@ class FeedCommands:
             except BadCommand:
                 skipped.append(raw[:200])
                 continue
-            feed_id, created = self.store.add_feed(url, now=now, channel=None, added_by=user)
+            feed_id, created = self.store.add_feed(url, now=now, channel=channel, added_by=user)
             if created:
                 row = self.store.get_feed(feed_id)
                 assert row is not None

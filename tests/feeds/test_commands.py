@@ -194,3 +194,20 @@ def test_cli_poll_once(server: FeedServer, tmp_path: Path) -> None:
     out = run("poll", "--once")
     assert out.returncode == 0, out.stderr
     assert "Checked 0 feed(s)" in out.stdout  # nothing is due right after adding
+
+
+def test_re_adding_a_disabled_feed_switches_it_back_on(
+    app: Wirewatch, server: FeedServer
+) -> None:
+    server.routes["/rss"] = Route(body=rss([story(1)]))
+    ask(app, f"feed add {server.url('/rss')}", channel="C1")
+    app.store.update_feed(1, status="disabled", error="server said 503", error_count=5)
+    app.store.add_feed_notice(1, "C1", "disabled", "off", "2026-01-01T00:00:00+00:00")
+    out = ask(app, f"feed add {server.url('/rss')}", channel="C2")
+    assert out["created"] is False and "back on" in str(out["message"])
+    row = app.store.get_feed(1)
+    assert row and row["status"] == "failing" and row["error_count"] == 0
+    assert app.store.feed_followers(1) == ["C1", "C2"]
+    assert app.store.pending_feed_notices() == []
+    assert ask(app, "poll")["errors"] == []
+    assert app.store.get_feed(1)["status"] == "ok"  # type: ignore[index]

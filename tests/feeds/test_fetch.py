@@ -174,6 +174,12 @@ def test_redirect_to_loopback_is_refused(
     assert [r.path for r in server.requests] == ["/hop"]
 
 
+def test_redirect_to_another_scheme_is_refused(server: FeedServer) -> None:
+    server.routes["/hop"] = _redirect("file:///etc/passwd")
+    with pytest.raises(UnsafeURL, match="only http and https"):
+        Fetcher(allow_private=True).fetch(server.url("/hop"))
+
+
 def test_connect_time_guard_catches_what_the_precheck_missed(
     server: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
