@@ -26,6 +26,7 @@ from bot.ingest import ArticleDraft
 
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 500
+SHORT_TEXT_CHARS = 500
 
 
 class NotAFeed(Exception):
@@ -187,6 +188,10 @@ def parse_feed(
             continue
         if not text:
             text = title
+        elif title and len(text) < SHORT_TEXT_CHARS and not text.startswith(title):
+            # A short summary ("Read more on our site") may be the same for many stories:
+            # with the headline in front, distinct stories keep distinct content hashes.
+            text = f"{title}\n\n{text}"
         if not title:
             first = text.split("\n", 1)[0]
             title = first[:140].rsplit(" ", 1)[0] + "…" if len(first) > 140 else first

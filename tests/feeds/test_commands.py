@@ -196,9 +196,7 @@ def test_cli_poll_once(server: FeedServer, tmp_path: Path) -> None:
     assert "Checked 0 feed(s)" in out.stdout  # nothing is due right after adding
 
 
-def test_re_adding_a_disabled_feed_switches_it_back_on(
-    app: Wirewatch, server: FeedServer
-) -> None:
+def test_re_adding_a_disabled_feed_switches_it_back_on(app: Wirewatch, server: FeedServer) -> None:
     server.routes["/rss"] = Route(body=rss([story(1)]))
     ask(app, f"feed add {server.url('/rss')}", channel="C1")
     app.store.update_feed(1, status="disabled", error="server said 503", error_count=5)

@@ -17,7 +17,8 @@ def test_rss2_entries_become_drafts_with_clean_text_and_dates() -> None:
     assert first.key == "guid:story-1"
     d = first.draft
     assert d.title == "Story number 1"
-    assert d.text.startswith("Body of story 1: deportation flights") and "<p>" not in d.text
+    assert d.text.startswith("Story number 1\n\nBody of story 1: deportation flights")
+    assert "<p>" not in d.text
     assert d.url == "http://example.org/story/1"
     assert d.published == "2026-02-01" and d.published_precision == "day"
     assert d.source == "Test Wire"
@@ -48,7 +49,7 @@ def test_atom_relative_links_html_title_and_content_preferred() -> None:
     d = parsed.entries[0].draft
     assert d.title == "Flights resume"
     assert d.url == "http://news.example.com/world/story/7"
-    assert d.text == "Full text here."
+    assert d.text == "Flights resume\n\nFull text here."  # script dropped
     assert d.published == "2026-02-03"
 
 
@@ -148,3 +149,11 @@ def test_repeated_guid_distinct_stories_are_kept_and_copies_collapse() -> None:
     assert len(set(keys)) == 3
     assert keys[0].startswith("guid:same#") and keys[1].startswith("guid:same#")
     assert keys[2] == "guid:dup"
+
+
+def test_boilerplate_summaries_do_not_merge_distinct_stories() -> None:
+    items = [story(n, description="Read the full story on our site.") for n in (1, 2)]
+    parsed = parse_feed(rss(items), url=URL)
+    hashes = {e.draft.content_hash for e in parsed.entries}
+    assert len(hashes) == 2
+    assert parsed.entries[0].draft.text == "Story number 1\n\nRead the full story on our site."
