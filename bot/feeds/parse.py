@@ -13,6 +13,7 @@ gets its own key (``guid:X#<digest>``) so none is lost; copies of the *same* sto
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -162,7 +163,12 @@ def parse_feed(
     hdrs = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers = {k: v for k, v in hdrs.items() if k in ("content-type", "content-language")}
     response_headers["content-location"] = url
-    parsed = feedparser.parse(content, response_headers=response_headers, sanitize_html=True)
+    # A file-like object, never raw bytes: feedparser opens bytes that name a local file, so a
+    # server answering "/etc/passwd" would otherwise make it read that file.
+    parsed = feedparser.parse(
+        io.BytesIO(content), response_headers=response_headers, sanitize_html=True,
+        resolve_relative_uris=True,
+    )
     feed = parsed.get("feed", {}) or {}
     version = str(parsed.get("version") or "")
     raw_entries = list(parsed.get("entries") or [])

@@ -405,6 +405,12 @@ class _EntryRecorder:
         self.backfill = backfill
         self.saved: set[int] = set()
 
+    def __getattr__(self, name: str) -> Any:  # anything else the analyzer offers
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
     def analyze(self, drafts: Sequence[ArticleDraft]) -> Sequence[Any]:
         if self.inner is None:
             return [None] * len(drafts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.feeds.parse import NotAFeed, parse_feed
@@ -157,3 +159,10 @@ def test_boilerplate_summaries_do_not_merge_distinct_stories() -> None:
     hashes = {e.draft.content_hash for e in parsed.entries}
     assert len(hashes) == 2
     assert parsed.entries[0].draft.text == "Story number 1\n\nRead the full story on our site."
+
+
+def test_a_body_naming_a_local_file_is_not_read_as_that_file(tmp_path: Path) -> None:
+    local = tmp_path / "secret.xml"
+    local.write_bytes(rss([story(1, title="SECRET")]))
+    with pytest.raises(NotAFeed):
+        parse_feed(str(local).encode(), url=URL)
