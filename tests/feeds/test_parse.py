@@ -166,3 +166,15 @@ def test_a_body_naming_a_local_file_is_not_read_as_that_file(tmp_path: Path) -> 
     local.write_bytes(rss([story(1, title="SECRET")]))
     with pytest.raises(NotAFeed):
         parse_feed(str(local).encode(), url=URL)
+
+
+def test_external_entities_are_not_fetched(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET", encoding="utf-8")
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>a &x; b</title>'
+        "<description>d</description></item></channel></rss>"
+    ).encode()
+    parsed = parse_feed(doc, url=URL)
+    assert all("TOPSECRET" not in e.draft.title + e.draft.text for e in parsed.entries)
