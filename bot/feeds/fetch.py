@@ -85,6 +85,7 @@ class FetchResult:
     retry_after: float | None = None  # seconds
     max_age: float | None = None  # seconds, from Cache-Control
     redirects: int = 0
+    moved_to: str | None = None  # the new address when every redirect was permanent
 
     @property
     def not_modified(self) -> bool:
@@ -275,6 +276,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         current = url
+        permanent = True
         with self._client() as client:
             for hop in range(self.max_redirects + 1):
                 self.check(current)
@@ -288,8 +290,12 @@ class Fetcher:
                                     "address", kind="http", status=response.status_code,
                                 )
                             current = urljoin(current, location.strip())
+                            permanent = permanent and response.status_code in (301, 308)
                             continue
-                        return self._finish(response, current, hop, deadline)
+                        result = self._finish(response, current, hop, deadline)
+                        if hop and permanent:
+                            result.moved_to = current
+                        return result
                 except httpx.ConnectTimeout:
                     raise FetchError(
                         f"timed out connecting after {_seconds(self.connect_timeout)}",

@@ -265,6 +265,8 @@ class Poller:
             "etag": result.etag or feed.get("etag"),
             "last_modified": result.last_modified or feed.get("last_modified"),
         }
+        if result.moved_to and self.store.get_feed_by_url(result.moved_to) is None:
+            common["url"] = result.moved_to  # permanently moved: follow it from now on
         if result.not_modified or outcome.parsed is None:
             next_check = iso(now + self._jittered(self.interval(result, feed.get("ttl_seconds"))))
             self.store.update_feed(feed["id"], error=None, next_check=next_check, **common)

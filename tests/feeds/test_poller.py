@@ -325,3 +325,17 @@ def test_per_host_limit(
     state["max"] = 0
     make_poller(fstore, settings, clock, max_workers=4, per_host=4).poll_all()
     assert state["max"] >= 2
+
+
+def test_permanent_redirect_updates_the_feed_url(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
+    server.routes["/tmp"] = Route(status=302, headers={"Location": "/new"})
+    server.routes["/new"] = Route(body=rss([story(1)]))
+    poller = make_poller(fstore, settings, clock)
+    moved = add(fstore, server.url("/old"), clock)
+    temporary = add(fstore, server.url("/tmp"), clock)
+    poller.poll_due()
+    assert fstore.get_feed(moved)["url"] == server.url("/new")  # type: ignore[index]
+    assert fstore.get_feed(temporary)["url"] == server.url("/tmp")  # type: ignore[index]
