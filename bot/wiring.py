@@ -28,6 +28,8 @@ class Wirewatch:
     poller: Any = None  # -- feeds: a bot.feeds.poller.Poller
 
     def close(self) -> None:
+        if self.fetcher is not None and hasattr(self.fetcher, "close"):  # -- feeds --
+            self.fetcher.close()
         self.store.close()
 
 
