@@ -159,6 +159,10 @@ class Poller:
         with self._poll_lock:
             return self._poll(self.store.active_feeds(), now)
 
+    def poll_once(self) -> list[dict[str, Any]]:
+        """Poll every active feed now and return the alerts (the demo's ``FeedSource``)."""
+        return self.poll_all().alerts
+
     def poll_feed(self, feed_id: int, now: datetime | None = None) -> PollReport:
         now = now or self.clock()
         feed = self.store.get_feed(feed_id)

@@ -339,3 +339,19 @@ def test_permanent_redirect_updates_the_feed_url(
     poller.poll_due()
     assert fstore.get_feed(moved)["url"] == server.url("/new")  # type: ignore[index]
     assert fstore.get_feed(temporary)["url"] == server.url("/tmp")  # type: ignore[index]
+
+
+def test_poll_once_returns_the_alerts(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/f"] = Route(body=rss([story(1)]))
+
+    def on_new(ids: list[int], backfill: bool) -> list[dict[str, Any]]:
+        return [] if backfill else [{"watch_id": 1, "channel": "C", "article_id": ids[0]}]
+
+    poller = make_poller(fstore, settings, clock, on_new_articles=on_new)
+    add(fstore, server.url("/f"), clock)
+    assert poller.poll_once() == []  # backfill
+    server.routes["/f"] = Route(body=rss([story(1), story(2)]))
+    alerts = poller.poll_once()
+    assert len(alerts) == 1 and alerts[0]["article_id"] == fstore.count_articles()
