@@ -11,6 +11,7 @@ it (``wirewatch serve`` imports it lazily).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
@@ -140,6 +141,39 @@ def check_tokens(settings: Settings, *, http: bool) -> None:
         )
 
 
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+
+
+def _mrkdwn_escape(text: str) -> str:
+    # the same three characters as handlers.mrkdwn.escape (bot/ does not import handlers)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def deliver_feed_notices(store: Store, client: WebClient) -> int:
+    """Post pending one-time feed notices (e.g. "feed 3 was switched off") to their Slack
+    channels; returns how many were posted.  A notice Slack refuses for good (channel gone,
+    bot not in it) is logged and not tried again; notices for non-Slack channels (the
+    console) are left for their own front end."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.store import utcnow_iso
+
+    posted = 0
+    for notice in store.pending_feed_notices():
+        channel = str(notice["channel"])
+        if not _SLACK_CHANNEL.match(channel):
+            continue
+        try:
+            client.chat_postMessage(channel=channel, text=_mrkdwn_escape(str(notice["text"])),
+                                    unfurl_links=False, unfurl_media=False)
+            posted += 1
+        except SlackApiError as exc:
+            log.warning("feed notice %s not delivered to %s: %s", notice["id"], channel,
+                        exc.response.get("error"))
+        store.mark_feed_notice_delivered(int(notice["id"]), utcnow_iso())
+    return posted
+
+
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -173,25 +207,47 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
             raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {detail}") from None
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        # NOTE(feeds/scheduler): the feed scheduler starts here, in this one process.
-        if http:
-            from bot.slack_http import SlackHTTPServer
+        # The feed scheduler runs here, in this one process (the Procfile runs one worker).
+        scheduler = None
+        if getattr(ww, "poller", None) is not None:
+            from bot.feeds.scheduler import PollScheduler
 
-            server = SlackHTTPServer(app, port=settings.port if port is None else port)
-            out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events")
-            server.serve_forever()
-        else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            def on_report(report: object) -> None:
+                deliver_feed_notices(ww.store, client)
 
-            handler = SocketModeHandler(app, settings.slack_app_token, web_client=client)
-            handler.connect()  # type: ignore[no-untyped-call]
-            out("wirewatch: Socket Mode, connected to Slack")
-            try:
-                threading.Event().wait()
-            finally:
-                handler.close()  # type: ignore[no-untyped-call]
+            scheduler = PollScheduler(ww.poller, on_report=on_report)
+            deliver_feed_notices(ww.store, client)
+            scheduler.start()
+        try:
+            _run(app, settings, client, http=http, port=port, out=out)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)  # let a running poll finish its transaction
     except KeyboardInterrupt:
         out("wirewatch: stopped")
     finally:
         ww.close()
     return 0
+
+
+def _run(app: App, settings: Settings, client: WebClient, *, http: bool, port: int | None,
+         out: Callable[[str], None]) -> None:
+    """Serve until interrupted."""
+    import threading
+
+    if http:
+        from bot.slack_http import SlackHTTPServer
+
+        server = SlackHTTPServer(app, port=settings.port if port is None else port)
+        out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events")
+        server.serve_forever()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, settings.slack_app_token, web_client=client)
+        handler.connect()  # type: ignore[no-untyped-call]
+        out("wirewatch: Socket Mode, connected to Slack")
+        try:
+            threading.Event().wait()
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]

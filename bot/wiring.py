@@ -25,8 +25,11 @@ class Wirewatch:
     fetcher: Any = None
     slack_client: Any = None
     seeded: IngestResult | None = None
+    poller: Any = None  # -- feeds: a bot.feeds.poller.Poller
 
     def close(self) -> None:
+        if self.fetcher is not None and hasattr(self.fetcher, "close"):  # -- feeds --
+            self.fetcher.close()
         self.store.close()
 
 
@@ -49,6 +52,14 @@ def build(
         settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
         fetcher=fetcher, slack_client=slack_client,
     )
+    # -- feeds --
+    from bot.feeds.commands import FeedCommands
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.poller import Poller
+
+    app.fetcher = fetcher or Fetcher(settings)
+    app.poller = Poller(store, settings, app.fetcher, analyzer=app.analyzer, clock=clock)
+    service.feed_commands = FeedCommands(store, settings, app.fetcher, app.poller, clock=clock)
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
     return app

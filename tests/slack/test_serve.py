@@ -112,3 +112,25 @@ def test_unreachable_slack_gives_one_clear_line(monkeypatch: Any, capsys: Any) -
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert "cannot reach Slack" in err
+
+
+def test_feed_notices_are_posted_escaped_once(slack_settings: Any, fake_slack: FakeSlack) -> None:
+    from bot.slack_app import deliver_feed_notices, make_client
+    from bot.store import Store, utcnow_iso
+
+    store = Store(slack_settings.db_path)
+    try:
+        now = utcnow_iso()
+        store.add_feed_notice(1, "C111", "disabled", "Feed 1 (<!channel> news) is off", now)
+        store.add_feed_notice(1, "console", "disabled", "Feed 1 is off", now)
+        fake_slack.fail_next("chat.postMessage", 429, retry_after=1)
+        client = make_client(slack_settings)
+        assert deliver_feed_notices(store, client) == 1
+        assert deliver_feed_notices(store, client) == 0
+        posts = fake_slack.of("chat.postMessage")
+        assert len(posts) == 2  # one 429, then the post
+        assert posts[1].body["channel"] == "C111"
+        assert posts[1].body["text"] == "Feed 1 (&lt;!channel&gt; news) is off"
+        assert [n["channel"] for n in store.pending_feed_notices()] == ["console"]
+    finally:
+        store.close()
