@@ -35,6 +35,7 @@ from bot.home import HomeReply
 from bot.replies import (
     ArticleReply,
     ErrorReply,
+    FeedsReply,
     HelpReply,
     Reply,
     SearchReply,
@@ -283,6 +284,17 @@ def render_status(reply: StatusReply) -> Parts:
     return parts
 
 
+def render_feeds(reply: FeedsReply) -> Parts:
+    if not reply.feeds:
+        text = "No feeds yet. Add one with `feed add URL`."
+        return Parts(text=text, head=[section(text)])
+    text = f"{len(reply.feeds)} feed{'s' if len(reply.feeds) != 1 else ''}"
+    parts = Parts(text=text, head=[section(f"*{text}*")])
+    parts.items = [[section(_feed_line(f))] for f in reply.feeds]
+    parts.foot.append(context("`feed remove ID` stops following a feed."))
+    return parts
+
+
 def render_generic(reply: Reply) -> Parts:
     """Any reply kind without a Slack renderer: its console text, escaped, in sections."""
     escaped = escape(console.render(reply, ansi=False))
@@ -297,6 +309,7 @@ _RENDERERS: dict[type[Any], Renderer] = {
     SearchReply: render_search,
     ArticleReply: render_article,
     StatusReply: render_status,
+    FeedsReply: render_feeds,
 }
 
 

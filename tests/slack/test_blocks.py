@@ -16,6 +16,7 @@ from bot.replies import (
     ArticleView,
     ErrorReply,
     EventView,
+    FeedsReply,
     FeedView,
     HelpEntry,
     HelpReply,
@@ -112,10 +113,13 @@ def test_every_known_kind_renders_within_limits_with_fallback_text() -> None:
         _article(n_events=3),
         StatusReply(articles=1, actors=2, events=3, quotes=4, watches=5, alerts=6,
                     alerts_pending=1, feeds=[_feed(1)], last_poll=None, database="/x.db"),
+        FeedsReply(feeds=[_feed(i, "<!channel>", "<!here>") for i in range(80)]),
+        FeedsReply(feeds=[]),
     ]
     for reply in replies:
         message = blocks.render(reply, command="x")
         _check_limits(message)
+        _no_live_markup(message)
 
 
 def test_long_article_is_paged_with_a_more_button() -> None:
