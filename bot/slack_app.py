@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,11 @@ FRONTEND_GROUP = "wirewatch.frontends"
 DEFAULT_FRONTEND = "handlers:register_all"
 
 Register = Callable[[App, "Service"], None]
+
+# Listeners ack first and then do the slow work on the same thread; Bolt's default pool of 5
+# would let five slow answers (a poll, a slow feed) hold back every other ack past Slack's
+# 3 s.  Threads are cheap next to that; the store serialises the database work anyway.
+LISTENER_THREADS = 32
 
 
 def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
@@ -114,6 +120,9 @@ def create_app(
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,
         token_verification_enabled=verify_token,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="wirewatch-slack"
+        ),
         logger=logging.getLogger("wirewatch.slack.bolt"),
     )
     app.use(dedupe_events(store))

@@ -512,3 +512,26 @@ def test_recorded_block_action_body_is_acked(running: Running, caplog: Any) -> N
     while time.monotonic() < deadline and "unknown action 'a'" not in caplog.text:
         time.sleep(0.05)
     assert "unknown action 'a'" in caplog.text
+
+
+def test_slow_answers_never_hold_back_other_acks(running: Running, monkeypatch: Any) -> None:
+    release = threading.Event()
+    real = running.service.handle
+
+    def stuck(text: str, ctx: Context | None = None) -> Reply:
+        if text == "status":
+            release.wait(20)
+        return real(text, ctx)
+
+    monkeypatch.setattr(running.service, "handle", stuck)
+    try:
+        for i in range(8):  # more slow answers than Bolt's default pool of 5 threads
+            resp = running.sender.command("status", response_url=running.response_url(f"st{i}"))
+            assert resp.status_code == 200
+        start = time.monotonic()
+        resp = running.sender.command("help", response_url=running.response_url("quick"))
+        assert resp.status_code == 200 and time.monotonic() - start < 2.0
+        running.fake.wait_calls("/hooks/commands/T111/quick")
+    finally:
+        release.set()
+    running.fake.wait_calls("/hooks/commands/T111/st7")
