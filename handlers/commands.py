@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from handlers import blocks, common
+from handlers.mrkdwn import unescape_incoming
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
@@ -21,7 +22,7 @@ def register(app: App, service: Service) -> None:
     @app.command(COMMAND)
     def news(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()  # Slack's limit is 3 s; everything else happens after
-        text = command.get("text") or ""
+        text = unescape_incoming(command.get("text"))
         share = False
         if m := _SHARE.match(text):
             share, text = True, m.group(1)

@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from handlers import blocks, common
+from handlers.mrkdwn import unescape_incoming
 
 if TYPE_CHECKING:
     from slack_bolt import App, BoltContext
@@ -24,7 +25,7 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
     """Remove mentions of the bot anywhere in the text (the grammar strips leading ones)."""
     if bot_user_id:
         text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
-    return text.strip()
+    return unescape_incoming(text).strip()
 
 
 def answer(service: Service, client: WebClient, *, channel: str, user: str | None, text: str,

@@ -23,6 +23,15 @@ def escape(text: str | None) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape_incoming(text: str | None) -> str:
+    """Text as the user typed it: Slack sends ``&``, ``<`` and ``>`` typed by a person as
+    ``&amp;``, ``&lt;`` and ``&gt;`` (its own markup — ``<@U1>``, ``<#C1|name>``, links —
+    stays as it is, for the grammar).  Replies escape everything again on the way out."""
+    if not text:
+        return ""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def fit(escaped: str, limit: int) -> str:
     """Cut already-escaped text to ``limit`` characters with an ellipsis, never inside an
     entity (``&amp;`` cut to ``&am`` would show garbage) or a bold marker pair."""

@@ -535,3 +535,18 @@ def test_slow_answers_never_hold_back_other_acks(running: Running, monkeypatch: 
     finally:
         release.set()
     running.fake.wait_calls("/hooks/commands/T111/st7")
+
+
+def test_text_arrives_as_typed_and_leaves_escaped(running: Running, monkeypatch: Any) -> None:
+    recorder = Recorder(running.service)
+    monkeypatch.setattr(running.service, "handle", recorder.handle)
+    # Slack sends a typed "&", "<", ">" as entities; its own markup stays markup
+    running.sender.command("search AT&amp;T &lt;b&gt; in <#C123|general>",
+                           response_url=running.response_url("t1"))
+    [answer] = running.fake.wait_calls("/hooks/commands/T111/t1")
+    running.sender.event(_mention(f"<@{BOT_USER_ID}> search R&amp;D"), event_id="EvAmp")
+    [post] = running.fake.wait_calls("chat.postMessage")
+    texts = [t for t, _ in recorder.seen]
+    assert texts == ["search AT&T <b> in <#C123|general>", "search R&D"]
+    assert "AT&amp;T &lt;b&gt;" in answer.body["text"]
+    assert "R&amp;D" in post.body["text"]
