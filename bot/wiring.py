@@ -39,11 +39,18 @@ def build(
     slack_client: Any = None,
     clock: Clock | None = None,
     seed: bool = True,
+    backfill: bool = True,
 ) -> Wirewatch:
     """Build the application; on an empty database, index the bundled corpus first."""
     store = store or Store(settings.db_path)
     clock = clock or utc_clock
     analyzer: Analyzer | None = None
+    # -- nlp: the analyzer loads its spaCy model only when there are articles to analyse
+    from bot.nlp.analyzer import NlpAnalyzer
+
+    nlp_analyzer = NlpAnalyzer(settings, nlp=nlp)
+    analyzer = nlp_analyzer
+    # -- end nlp
     service = Service(store, settings, clock=clock)
     app = Wirewatch(
         settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
@@ -51,4 +58,10 @@ def build(
     )
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
+    # -- nlp: articles stored without NLP (or by an older version) are analysed now
+    if backfill and store.nlp_articles_to_analyse(nlp_analyzer.version, limit=1):
+        from bot.nlp.analyzer import backfill as run_backfill
+
+        run_backfill(store, nlp_analyzer)
+    # -- end nlp
     return app
