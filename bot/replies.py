@@ -179,3 +179,84 @@ class StatusReply(Reply):
     last_poll: str | None
     database: str
     nlp: str | None = None
+
+
+# -- nlp: actor profiles, choices, timelines --------------------------------------------------
+
+
+@dataclass
+class ArticleRef:
+    id: int
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+
+
+@dataclass
+class RoleView:
+    role: str
+    date: str | None
+    article_id: int | None
+
+
+@dataclass
+class RelatedActor:
+    name: str
+    count: int
+
+
+@dataclass
+class ActorProfile:
+    id: int
+    name: str
+    type: str
+    aliases: list[str]
+    roles: list[RoleView]
+    mentions: int
+    articles: list[ArticleRef]
+    quotes: list[QuoteView]
+    events: list[EventView]
+    related: list[RelatedActor]
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclass
+class ActorReply(Reply):
+    kind: ClassVar[str] = "actor"
+    actor: ActorProfile
+
+
+@dataclass
+class ActorChoice:
+    id: int
+    name: str
+    type: str
+    mentions: int
+
+
+@dataclass
+class ChoicesReply(Reply):
+    kind: ClassVar[str] = "choices"
+    query: str
+    choices: list[ActorChoice]
+
+
+@dataclass
+class NotFoundReply(Reply):
+    kind: ClassVar[str] = "not_found"
+    query: str
+    suggestions: list[str]
+    message: str = ""
+
+
+@dataclass
+class EventsReply(Reply):
+    kind: ClassVar[str] = "events"
+    topic: str | None
+    since: str | None
+    until: str | None
+    events: list[EventView]
+    total: int = 0
+    actor: str | None = None

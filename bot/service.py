@@ -57,6 +57,11 @@ class Service:
             g.Status: self.status,
             g.Help: self.help,
         }
+        # -- nlp routes
+        self._routes[g.Who] = self.who
+        self._routes[g.Events] = self.events
+        self._routes[g.Article] = self.article_with_nlp
+        # -- end nlp routes
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -152,3 +157,28 @@ class Service:
             last_poll=self.store.last_poll(),
             database=self.store.path,
         )
+
+    # -- nlp: who, events, and the actors/events/quotes of an article ------------------------
+
+    def _lookups(self) -> Any:
+        from bot.nlp.canon import user_alias_path
+        from bot.nlp.lookups import Lookups
+
+        extra = user_alias_path(self.settings.db_path)
+        return Lookups(self.store, str(extra) if extra and extra.is_file() else None)
+
+    def who(self, request: g.Who, ctx: Context) -> Reply:
+        reply: Reply = self._lookups().who(request.name)
+        return reply
+
+    def events(self, request: g.Events, ctx: Context) -> Reply:
+        reply: Reply = self._lookups().events(request.topic, request.since, request.until)
+        return reply
+
+    def article_with_nlp(self, request: g.Article, ctx: Context) -> Reply:
+        reply = self.article(request, ctx)
+        if isinstance(reply, ArticleReply):
+            actors, events, quotes = self._lookups().article_parts(reply.article.id)
+            reply.article.actors, reply.article.events = actors, events
+            reply.article.quotes = quotes
+        return reply

@@ -218,6 +218,11 @@ def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
         return False
     if not when.compatible(a["date"], b["date"], days=2):
         return False
+    if (
+        a["article_id"] == b["article_id"] and a["date"] and a["date"] == b["date"]
+        and a["date_precision"] == "day" and a["destination"] == b["destination"]
+    ):
+        return True  # one article telling the same dated event twice
     ids_a = set(json.loads(a["actor_ids"] or "[]"))
     ids_b = set(json.loads(b["actor_ids"] or "[]"))
     if not ids_a & ids_b:

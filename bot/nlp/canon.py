@@ -62,6 +62,7 @@ def canon_key(text: str, label: str | None = None) -> str:
     name = _ACRONYM_DOTS.sub(lambda m: m.group(1).replace(".", ""), name + " ").strip()
     key = fold(name)
     key = re.sub(r"[^\w]+", " ", key).strip()
+    key = re.sub(r"\b(\w)\s(?=\w\b)", r"\1", key)  # "u s" (from "U.S") → "us"
     return " ".join(key.split())
 
 
