@@ -958,12 +958,25 @@ def _trigger_type(tok: Token, lemmas: str) -> str | None:
     if tok.pos_ in ("VERB",) and lemma in VERB_TRIGGERS:
         if tok.dep_ == "amod" or (tok.dep_ == "acl" and lemma in ("accuse",)):
             return None
+        if lemma == "accuse" and (tok.dep_ in ("dobj", "pobj", "nsubj")
+                                  or any(c.dep_ == "det" for c in tok.children)):
+            return None  # "the accused" are people, not an accusation
+        if lemma == "return" and not any(c.dep_ in ("dobj", "nsubjpass") for c in tok.children):
+            return None  # "those who want to return": no one returns anyone
         if not _context_ok(lemma, tok, lemmas):
             return None
+        if lemma == "revoke" and any(
+            c.dep_ == "dobj" and c.lemma_ in ("permission", "license", "licence")
+            for c in tok.children
+        ):
+            return "sanction"
         return VERB_TRIGGERS[lemma]
     if tok.pos_ in ("NOUN",) and lemma in NOUN_TRIGGERS:
         if tok.dep_ in ("compound", "amod", "nmod"):
             return None
+        if any(c.dep_ == "amod" and c.lower_ in ("prior", "previous", "past", "earlier")
+               for c in tok.children):
+            return None  # "prior agreements" are not news
         if tok.dep_ == "pobj" and tok.head.lower_ == "of" and (
             tok.head.head.lemma_.lower() in NOUN_TRIGGERS
         ):

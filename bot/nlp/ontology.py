@@ -38,7 +38,7 @@ VERB_TRIGGERS: dict[str, str] = {
     "depart": "deportation_flight", "land": "deportation_flight",
     "resume": "resumption", "restart": "resumption", "revive": "resumption",
     "suspend": "suspension", "halt": "suspension", "pause": "suspension",
-    "stall": "suspension", "cease": "suspension", "cut": "suspension",
+    "stall": "suspension", "cease": "suspension", "cut": "suspension", "break": "suspension",
     "agree": "agreement", "sign": "agreement", "broker": "agreement", "negotiate": "agreement",
     "accept": "acceptance",
     "accuse": "accusation", "criticize": "accusation", "criticise": "accusation",
@@ -70,7 +70,7 @@ NOUN_TRIGGERS: dict[str, str] = {
 # words that must be near a trigger for the trigger to count
 NEEDS_CONTEXT: dict[str, set[str]] = {
     "send": {"deport", "prison", "deportee", "migrant", "national", "venezuelans", "salvador",
-             "home", "gang"},
+             "gang"},
     "return": {"deport", "flight", "repatriat", "deportee", "home", "migrant"},
     "depart": {"flight", "plane", "jet", "deport", "repatriat"},
     "land": {"flight", "plane", "jet"},
@@ -84,6 +84,7 @@ NEEDS_CONTEXT: dict[str, set[str]] = {
     "terminate": {"status", "protection", "parole", "permit"},
     "strip": {"status", "protection", "citizenship"},
     "cut": {"tie", "relation"},
+    "break": {"tie", "relation"},
     "cease": {"accept", "flight", "deport", "relation"},
     "house": {"prison", "jail", "detention", "accused"},
     "claim": {"fail", "not", "lie", "promise"},
