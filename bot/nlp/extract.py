@@ -30,12 +30,15 @@ from bot.nlp.pipeline import SPEECH_LEMMAS
 
 
 QUOTE_CHARS = "\"“”„«»"
-_QUOTE_MIN_WORDS = 5
+_QUOTE_MIN_WORDS = 4
 _LOCATIVE = {"in", "to", "from", "at", "into", "via", "outside", "near", "toward", "towards",
              "across", "through", "inside", "within"}
 _PEOPLE_EVENTS = {"deportation_flight", "detention", "protection_granted", "protection_revoked",
                   "acceptance"}
 _PLACE_EVENTS = {"deportation_flight", "detention", "acceptance", "resumption", "suspension"}
+_TITLE_NOUNS = {"president", "minister", "secretary", "leader", "negotiator", "official",
+                "spokesman", "spokeswoman", "spokesperson", "chief", "director", "ambassador",
+                "envoy", "governor", "mayor", "senator"}
 _STOP_KEYS = {"state", "administration", "government", "congress?", "the state"}
 _PRONOUN_PERSON = {"he", "she", "him", "her"}
 _PRONOUN_GROUP = {"it", "its"}
@@ -234,7 +237,12 @@ class ActorResolver:
         """A capital acts (is the government) unless it is the object of a place word."""
         root = ent.root
         if root.dep_ == "pobj" and root.head.lower_ in _LOCATIVE:
-            return False
+            # "condemnation from Caracas" acts; "flew from Caracas" is a place
+            prep = root.head
+            return bool(
+                prep.lower_ == "from" and prep.head.pos_ == "NOUN"
+                and prep.head.lemma_ not in ("flight", "plane", "migrant", "deportee", "trip")
+            )
         if root.dep_ == "compound":
             return False
         return not (root.dep_ == "appos" and root.head.dep_ == "pobj")
@@ -271,6 +279,9 @@ class ArticleExtractor:
         self.ent_key: dict[tuple[int, int], str] = {}  # (doc index, ent start) → actor key
         self.sent_index: dict[tuple[int, int], int] = {}
         self.news_day: tuple[str, str] | None = None
+        self.about_flights = any(
+            re.search(r"\b(?:deport|repatriat)", doc.text, re.IGNORECASE) for doc in docs
+        )
 
     # public
     def run(self) -> ArticleAnalysis:
@@ -542,6 +553,13 @@ class ArticleExtractor:
         own = self.key_at(di, subj)
         if own and own in self.out.actors:
             return own, text
+        if subj.pos_ == "NOUN" and fold(subj.lemma_) in _TITLE_NOUNS and not any(
+            self.key_at(di, t) for t in core if self.out.actors.get(
+                self.key_at(di, t) or "", _NO_ACTOR).type == "PERSON"
+        ):
+            # "the Republican president said": the person last named with that title
+            titled = {r.key for r in self.out.roles if fold(subj.lemma_) in fold(r.role)}
+            return self._person_before(di, subj, titled or None) or last_person, text
         if subj.pos_ == "PROPN" and subj.text[:1].isupper() and not subj.ent_type_:
             # a name the model missed ("said Mexico President AMLO"): a person
             parts = [t for t in core if t.pos_ == "PROPN" and not t.ent_type_
@@ -615,7 +633,7 @@ class ArticleExtractor:
         lemmas = " ".join(t.lemma_.lower() for t in sent)
         found: dict[str, EventX] = {}
         for tok in sent:
-            etype = _trigger_type(tok, lemmas)
+            etype = _trigger_type(tok, lemmas, self.about_flights)
             if etype is None:
                 continue
             quote = next((q for a, b, q in quotes if a <= tok.idx < b), None)
@@ -703,6 +721,19 @@ class ArticleExtractor:
             if key and key in self.out.actors and key not in keys:
                 keys.append(key)
         return keys
+
+    def _person_before(self, di: int, tok: Token, allowed: set[str] | None) -> str | None:
+        """The last PERSON (among ``allowed``) named before ``tok``, in this or earlier text."""
+        for dj in range(di, -1, -1):
+            for ent in reversed(self.docs[dj].ents):
+                if dj == di and ent.start >= tok.i:
+                    continue
+                key = self.ent_key.get((dj, ent.start))
+                if key is None or self.out.actors.get(key, _NO_ACTOR).type != "PERSON":
+                    continue
+                if allowed is None or key in allowed:
+                    return key
+        return None
 
     def _pronoun(self, di: int, tok: Token) -> str | None:
         """"it"/"he": the nearest fitting actor that is a subject before the pronoun."""
@@ -953,8 +984,34 @@ def _context_ok(lemma: str, tok: Token, lemmas: str) -> bool:
     return any(w in window for w in need)
 
 
-def _trigger_type(tok: Token, lemmas: str) -> str | None:
+_FLIGHT_VERBS = {"conduct", "operate", "run", "schedule", "carry", "launch", "organize",
+                 "organise", "charter", "send", "mark", "be", "take"}
+_ORDINALS = {"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth", "last", "latest", "additional", "another", "new", "next"}
+_THEME_TYPES = {"resumption", "suspension", "acceptance", "agreement"}
+
+
+def _flight_trigger(tok: Token) -> str | None:
+    """"the fifth flight", "conduct two flights": a flight told as an event."""
+    if tok.pos_ != "NOUN" or tok.lemma_.lower() != "flight":
+        return None
+    head = tok.head
+    if VERB_TRIGGERS.get(head.lemma_.lower()) in _THEME_TYPES:
+        return None  # "resume flights": the flights are the theme of another event
+    counted = any(
+        c.dep_ == "nummod" or c.lower_ in _ORDINALS for c in tok.children
+    )
+    if tok.dep_ == "dobj" and head.lemma_.lower() in _FLIGHT_VERBS and counted:
+        return "deportation_flight"
+    if tok.dep_ in ("attr", "nsubj", "nsubjpass") and counted:
+        return "deportation_flight"
+    return None
+
+
+def _trigger_type(tok: Token, lemmas: str, flights: bool = False) -> str | None:
     lemma = tok.lemma_.lower()
+    if flights and lemma == "flight":
+        return _flight_trigger(tok)
     if tok.pos_ in ("VERB",) and lemma in VERB_TRIGGERS:
         if tok.dep_ == "amod" or (tok.dep_ == "acl" and lemma in ("accuse",)):
             return None
@@ -1075,7 +1132,9 @@ def _quantity(
                         break
                     head = pob[0]
         unit_word = head.lower_
-        if unit_word not in PEOPLE_UNITS and head.lemma_.lower() not in PEOPLE_UNITS:
+        if unit_word not in PEOPLE_UNITS and head.lemma_.lower() not in PEOPLE_UNITS and (
+            head.ent_type_ != "NORP"
+        ):
             continue
         value = _number_value(ent.text)
         if value is None:

@@ -7,6 +7,7 @@ analyzer on first use (ingestion), never by lookups.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,8 @@ class AliasLinker:
             elif len(ent) == 1 and label in ("ORG", "GPE", "NORP", "LOC"):
                 if fold(ent.text) in surnames or self._speaker(ent):
                     label = "PERSON"
+                elif label != "NORP" and self._demonym(ent[0]):
+                    label = "NORP"
             if self._bad_headline_span(ent):
                 continue
             out.append(ent if label == ent.label_ else Span(doc, ent.start, ent.end, label))
@@ -165,6 +168,15 @@ class AliasLinker:
         if tok.is_upper or not tok.is_title:
             return False  # acronyms (ICE, DHS) are organisations
         return tok.dep_ == "nsubj" and tok.head.lemma_ in SPEECH_LEMMAS
+
+    @staticmethod
+    def _demonym(tok: Any) -> bool:
+        """"Guatemalan migrants": an adjective of nationality, not an organisation."""
+        return bool(
+            tok.is_title
+            and re.search(r"(?:an|ans|ese|ian|ians|ish)$", tok.text)
+            and (tok.pos_ == "ADJ" or tok.dep_ in ("amod", "compound") and tok.head.pos_ == "NOUN")
+        )
 
     @staticmethod
     def _bad_headline_span(ent: Span) -> bool:
