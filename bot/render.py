@@ -191,6 +191,11 @@ def _event_line(e: Any) -> str:
     return _safe(" ".join(parts)) + f"  — article{'s' if len(e.sources) > 1 else ''} {src}"
 
 
+def _bullet(text: str) -> str:
+    return textwrap.fill(text, width=WIDTH, initial_indent="  - ", subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def render_actor(reply: Any, ansi: bool) -> str:
     a = reply.actor
     lines = [f"{_safe(a.name)} ({_TYPE_WORDS.get(a.type, a.type.lower())})"]
@@ -198,15 +203,15 @@ def render_actor(reply: Any, ansi: bool) -> str:
         lines.append(_wrap("also: " + ", ".join(_safe(x) for x in a.aliases), "  "))
     if a.roles:
         lines.append("  roles: " + "; ".join(_safe(r.role) for r in a.roles[:6]))
-    seen = f"{a.mentions} mentions in {len(a.articles)} article{'s' if len(a.articles) != 1 else ''}"
+    n = len(a.articles)
+    seen = f"{a.mentions} mentions in {n} article{'s' if n != 1 else ''}"
     if a.first_seen:
         seen += f", {a.first_seen} – {a.last_seen}"
     lines.append("  " + seen)
     if a.quotes:
         lines += ["", "Quotes:"]
         for q in a.quotes[:5]:
-            lines.append(_wrap(f"“{_safe(q.text)[:300]}” (article {q.article_id})", "  - ")
-                         .replace("  - ", "  - ", 1))
+            lines.append(_bullet(f"“{_safe(q.text)[:300]}” (article {q.article_id})"))
     if a.events:
         lines += ["", "Events:"]
         lines += [f"  - {_event_line(e)}" for e in a.events[:10]]
@@ -218,7 +223,8 @@ def render_actor(reply: Any, ansi: bool) -> str:
         lines += ["", "Articles:"]
         for art in a.articles[:8]:
             meta = " · ".join(x for x in (art.source, art.date) if x)
-            lines.append(f"  [{art.id}] {_safe(art.title)}" + (f"  ({_safe(meta)})" if meta else ""))
+            suffix = f"  ({_safe(meta)})" if meta else ""
+            lines.append(f"  [{art.id}] {_safe(art.title)}{suffix}")
     return "\n".join(lines)
 
 

@@ -497,7 +497,8 @@ class Store:
     def nlp_event_rows(
         self, *, article_id: int | None = None, group_ids: list[int] | None = None
     ) -> list[dict[str, Any]]:
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         if article_id is not None:
             where.append("article_id = ?")
             params.append(article_id)

@@ -102,7 +102,7 @@ def link_batch_surnames(analyses: list[ArticleAnalysis]) -> None:
     for a in analyses:
         mapping: dict[str, ActorX] = {}
         for key, actor in a.actors.items():
-            if " " in key or actor.type in ("NORP", "GPE", "LOC") and not actor.labels["PERSON"]:
+            if " " in key or (actor.type in ("NORP", "GPE", "LOC") and not actor.labels["PERSON"]):
                 continue
             full = people.get(key)
             if full and len(full) == 1:

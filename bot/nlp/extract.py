@@ -28,7 +28,6 @@ from bot.nlp.canon import (
 from bot.nlp.ontology import NEEDS_CONTEXT, NOUN_TRIGGERS, PEOPLE_UNITS, TYPES, VERB_TRIGGERS
 from bot.nlp.pipeline import SPEECH_LEMMAS
 
-
 QUOTE_CHARS = "\"“”„«»"
 _QUOTE_MIN_WORDS = 4
 _LOCATIVE = {"in", "to", "from", "at", "into", "via", "outside", "near", "toward", "towards",
@@ -344,9 +343,9 @@ class ArticleExtractor:
         """A one-word name equal to the surname of a full PERSON name is that person."""
         by_surname: dict[str, set[str]] = {}
         for key, actor in self.out.actors.items():
-            if " " in key and (actor.labels["PERSON"] or actor.type == "PERSON"):
-                if self.table.known(key) is None:
-                    by_surname.setdefault(key.rsplit(" ", 1)[1], set()).add(key)
+            person = actor.labels["PERSON"] or actor.type == "PERSON"
+            if " " in key and person and self.table.known(key) is None:
+                by_surname.setdefault(key.rsplit(" ", 1)[1], set()).add(key)
         mapping: dict[str, ActorX] = {}
         for key, actor in list(self.out.actors.items()):
             if " " in key or self.table.known(key) or key in self.table.acting:
@@ -446,7 +445,7 @@ class ArticleExtractor:
                 cursor = qe
                 text = doc.text[qs + 1 : qe - 1].strip()
                 sent = doc.char_span(qs, qe, alignment_mode="expand")
-                sents = list(sent.sents) if sent is not None else []
+                sents = list(sent.sents) if sent is not None else []  # type: ignore[attr-defined]
                 key, stext = self._speaker(doc, di, qs, qe, spans, sents, last_person, last_group)
                 if len(text.split()) < _QUOTE_MIN_WORDS:
                     if key or stext:
@@ -775,8 +774,8 @@ class ArticleExtractor:
         if ev.type == "deportation_flight":
             root = trig
             while root.head.i != root.i and (
-                root.dep_ == "conj" or root.dep_ in ("advcl", "xcomp")
-                and VERB_TRIGGERS.get(root.head.lemma_) == "deportation_flight"
+                root.dep_ == "conj" or (root.dep_ in ("advcl", "xcomp")
+                and VERB_TRIGGERS.get(root.head.lemma_) == "deportation_flight")
             ):
                 root = root.head
             scope = [t for t in root.subtree if not _inside_clause(t, root)]
@@ -867,8 +866,9 @@ class ArticleExtractor:
         for _ in range(10):
             if via_offset is None and node.i in offsets:
                 via_offset = offsets[node.i]
-            ent = attach.get(node.i)
-            if ent is not None:
+            found = attach.get(node.i)
+            if found is not None:
+                ent = found
                 iso, prec = when.resolve(ent.text, ref, future=future)
                 text = ent.text
                 if via_offset and iso:
@@ -932,10 +932,7 @@ def _split_joined(ent: Span, table: AliasTable) -> list[Span]:
                 parts.append(Span(doc, start, end, label=ent.label_))
             start = tok.i + 1
     if len(parts) < 2:
-        pieces = re.split(r"[–-]", ent.text)
-        if len(ent) == 1 or len(pieces) != 2:
-            return [ent]
-        return [ent] if not all(table.known(canon_key(p)) for p in pieces) else [ent]
+        return [ent]
     if all(table.known(canon_key(p.text)) or table.label_for(canon_key(p.text)) for p in parts):
         return parts
     return [ent]
@@ -967,9 +964,9 @@ def _subject_of(tok: Token) -> Token | None:
         for child in node.children:
             if child.dep_ in ("nsubj", "nsubjpass", "csubj"):
                 return child
-        if node.dep_ in ("xcomp", "conj", "advcl", "ccomp", "pcomp", "acomp") and node.head.i != node.i:
-            if node.dep_ == "ccomp":
-                return None
+        if node.dep_ == "ccomp":
+            return None
+        if node.dep_ in ("xcomp", "conj", "advcl", "pcomp", "acomp") and node.head.i != node.i:
             node = node.head
             continue
         return None
@@ -1122,7 +1119,7 @@ def _quantity(
             # "hundreds of thousands of immigrants": unit after "of"
             preps = [c for c in head.children if c.dep_ == "prep" and c.lower_ == "of"]
             if preps and [c for c in preps[-1].children if c.dep_ == "pobj"]:
-                head = [c for c in preps[-1].children if c.dep_ == "pobj"][0]
+                head = next(c for c in preps[-1].children if c.dep_ == "pobj")
                 while any(c.dep_ == "prep" and c.lower_ == "of" for c in head.children) and (
                     head.lower_ in ("thousands", "hundreds", "millions")
                 ):

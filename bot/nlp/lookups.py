@@ -292,9 +292,9 @@ class Lookups:
 
 
 def _looks_like_name(topic: str) -> bool:
-    return any(ch.isupper() for ch in topic) or len(topic.split()) <= 2 and not any(
+    return any(ch.isupper() for ch in topic) or (len(topic.split()) <= 2 and not any(
         fold(w).startswith(tuple(_TYPE_WORDS)) for w in topic.split()
-    )
+    ))
 
 
 def _bound(value: str | None, what: str) -> str | None:

@@ -78,8 +78,10 @@ def _split_joined_names(nlp: Language) -> None:
     """Tokenize "U.S.–Venezuela" and "U.S.-El Salvador" as two names around a dash."""
     from spacy.util import compile_infix_regex
 
-    infixes = [*nlp.Defaults.infixes, r"(?<=\.)[-–](?=[A-Z])", r"(?<=[a-z])–(?=[A-Z])"]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[attr-defined]
+    infixes: list[Any] = list(nlp.Defaults.infixes or [])
+    infixes += [r"(?<=\.)[-–](?=[A-Z])", r"(?<=[a-z])–(?=[A-Z])"]
+    tokenizer: Any = nlp.tokenizer
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
 
 
 def ruler_patterns(aliases: AliasTable) -> list[dict[str, Any]]:
@@ -154,7 +156,7 @@ class AliasLinker:
                 and ent.start == prev.end
                 and len(ent) == 1
                 and ent[0].is_title
-                and not doc[prev.end - 1].whitespace_ == ""
+                and doc[prev.end - 1].whitespace_ != ""
                 and ent.label_ in ("GPE", "ORG", "PERSON")
             ):
                 merged[-1] = Span(doc, prev.start, ent.end, "PERSON")
@@ -175,7 +177,10 @@ class AliasLinker:
         return bool(
             tok.is_title
             and re.search(r"(?:an|ans|ese|ian|ians|ish)$", tok.text)
-            and (tok.pos_ == "ADJ" or tok.dep_ in ("amod", "compound") and tok.head.pos_ == "NOUN")
+            and (
+                tok.pos_ == "ADJ"
+                or (tok.dep_ in ("amod", "compound") and tok.head.pos_ == "NOUN")
+            )
         )
 
     @staticmethod

@@ -27,7 +27,7 @@ _DURATIONS = (
     re.compile(rf"^(?:the\s+)?(?:last|past|next|first|coming|recent|previous)\s+(?:{_NUM}\s+)?"
                rf"(?:\w+\s+)?{_UNIT}(?:\s+of\s+\w+)?$"),
     re.compile(rf"^(?:about\s+|nearly\s+|almost\s+|over\s+|more than\s+)?{_NUM}[\s-]+{_UNIT}$"),
-    re.compile(rf"^(?:each|every|per)\s+\w+$|^(?:weekly|monthly|daily|yearly|annually)$"),
+    re.compile(r"^(?:each|every|per)\s+\w+$|^(?:weekly|monthly|daily|yearly|annually)$"),
     re.compile(rf"^{_UNIT}$|^{_UNIT}-old$|^(?:in\s+)?recent\s+{_UNIT}$|^{_NUM}\s+{_UNIT}$"),
 )
 _RELATIVE = re.compile(r"^(?:last|next|this|the previous)\s+(?:week|month|year)$")
@@ -69,13 +69,13 @@ def resolve(text: str, ref: date | None, *, future: bool = False) -> Resolved:
         except ValueError:
             return None, None
     if m := re.fullmatch(r"(?:early |late |mid-?)?(\d{4})", t):
-        year = int(m[1])
-        return (f"{year:04d}", "year") if 1900 <= year <= 2100 else (None, None)
+        whole = int(m[1])
+        return (f"{whole:04d}", "year") if 1900 <= whole <= 2100 else (None, None)
     month_day = re.fullmatch(
         r"(?:early |late |mid-?)?([a-z]+)\.?(?:\s+(\d{1,2})(?:st|nd|rd|th)?)?(?:,?\s+(?:of\s+)?"
         r"(\d{4}|this year|last year))?", t
     )
-    if month_day and month_day[1][:4].rstrip(".") in _MONTH_ABBR or (
+    if (month_day and month_day[1][:4].rstrip(".") in _MONTH_ABBR) or (
         month_day and month_day[1][:3] in _MONTH_ABBR and month_day[1] in MONTHS
     ):
         name = month_day[1]
@@ -85,7 +85,7 @@ def resolve(text: str, ref: date | None, *, future: bool = False) -> Resolved:
         day = int(month_day[2]) if month_day[2] else None
         year_part = month_day[3]
         if year_part and year_part.isdigit():
-            year: int | None = int(year_part)
+            year = int(year_part)
         elif ref is None:
             return None, None
         elif year_part == "last year":

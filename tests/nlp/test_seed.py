@@ -81,8 +81,8 @@ def _events(ask: Ask, text: str) -> list[dict[str, Any]]:
 
 def test_the_238_sent_to_el_salvador_is_a_dated_sourced_event(ask: Ask) -> None:
     events = _events(ask, "events El Salvador")
-    hits = [e for e in events if e["quantity"] and "238" in e["quantity"]
-            or e["destination"] == "El Salvador" and e["date"] == "2025-03-15"]
+    hits = [e for e in events if (e["quantity"] and "238" in e["quantity"])
+            or (e["destination"] == "El Salvador" and e["date"] == "2025-03-15")]
     assert hits, events
     ev = hits[0]
     assert ev["type"] == "deportation_flight"
