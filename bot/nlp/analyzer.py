@@ -6,6 +6,7 @@ use (through ``load_nlp``), so building the application and answering lookups ne
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 from collections.abc import Sequence
@@ -117,6 +118,19 @@ def _resolve_single_names(store: Store, analysis: ArticleAnalysis) -> None:
 
     mapping: dict[str, ActorX] = {}
     for key, actor in analysis.actors.items():
+        if " " in key and actor.type == "PERSON" and store.nlp_actor_by_key(key) is None:
+            # "Anthony Blinken" is the "Antony Blinken" already known: same surname, a
+            # first name one typo away
+            first, surname = key.split(" ", 1)[0], key.rsplit(" ", 1)[1]
+            near = [
+                p for p in store.nlp_people_with_surname(surname)
+                if str(p["key"]).count(" ") == key.count(" ")
+                and difflib.SequenceMatcher(None, first, str(p["key"]).split(" ")[0]).ratio()
+                >= 0.85
+            ]
+            if len(near) == 1:
+                mapping[key] = ActorX(str(near[0]["key"]), str(near[0]["name"]), "PERSON")
+            continue
         if " " in key or actor.type not in ("PERSON", "ORG"):
             continue
         if actor.type == "ORG" and not actor.labels["PERSON"] and store.nlp_actor_by_key(key):

@@ -187,9 +187,20 @@ def split_paragraphs(title: str, text: str) -> list[tuple[str, int | None, bool]
         if not stripped or not chunk.strip("\n\t "):
             continue
         lead_ws = len(chunk) - len(chunk.lstrip())
-        headline = not re.search(r"[.!?\"”“'’:]\s*$", stripped) and len(stripped) < 200
+        headline = _headline_like(stripped)
         out.append((stripped, start + lead_ws, headline))
     return out
+
+
+def _headline_like(text: str) -> bool:
+    """A title-case line without a full stop (a subhead), not a caption or a sentence."""
+    if re.search(r"[.!?\"”“'’:]\s*$", text) or len(text) >= 200:
+        return False
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", text) if len(w) >= 4]
+    if not words:
+        return True
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return capitalised / len(words) >= 0.6
 
 
 # -- actors -----------------------------------------------------------------------------------
@@ -210,6 +221,13 @@ class ActorResolver:
         m = re.match(r"^(.+?)['’]s\s+(.+)$", text)
         if m and label == "ORG" and self.table.known(canon_key(m.group(1))) is not None:
             text = m.group(2)  # "Venezuela’s National Assembly" → "National Assembly"
+        if label == "ORG":
+            words = text.split()
+            if words and words[0].lower() == "the":
+                words = words[1:]
+            # "US Transportation Department" is the "Transportation Department"
+            if len(words) >= 3 and self.table.known(canon_key(words[0])) is not None:
+                text = " ".join(words[1:])
         key = canon_key(text, label)
         if not key or len(key) < 2 or key in _STOP_KEYS:
             return None

@@ -91,7 +91,9 @@ class Lookups:
             rows = self.store.nlp_find_actors(key)
             if rows:
                 exact = [r for r in rows if r["key"] == key]
-                return (exact[:1] if exact else rows), True
+                if exact:
+                    return exact[:1], True
+                return rows, len(rows) == 1
         words = [w for w in (keys[0].split() if keys else []) if len(w) > 1]
         if not words:
             return [], False

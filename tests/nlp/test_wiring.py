@@ -129,3 +129,25 @@ def test_cli_ingest_analyses_and_ask_answers(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert missing.returncode == 1 and json.loads(missing.stdout)["kind"] == "error"
+
+
+def test_two_people_with_one_surname_are_choices(tmp_path: Path, nlp: Any) -> None:
+    from bot.ingest import ArticleDraft
+    from bot.wiring import build
+
+    app = build(Settings(db_path=tmp_path / "c.db"), nlp=nlp, seed=False)
+    try:
+        drafts = [
+            ArticleDraft(title="Talks", text="Luis Pérez, the mayor of Quito, met officials. "
+                         "Pérez said the talks went well."),
+            ArticleDraft(title="Court", text="Judge Ana Pérez ruled on Tuesday. "
+                         "Pérez said the case was closed."),
+        ]
+        ingest_drafts(app.store, drafts, app.analyzer)
+        reply = app.service.handle("who Perez", Context()).to_dict()
+        assert reply["kind"] == "choices"
+        assert {c["name"] for c in reply["choices"]} >= {"Luis Pérez", "Ana Pérez"}
+        one = app.service.handle("who Ana Perez", Context()).to_dict()
+        assert one["kind"] == "actor" and one["actor"]["name"] == "Ana Pérez"
+    finally:
+        app.close()
