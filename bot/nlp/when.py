@@ -120,10 +120,14 @@ def resolve(text: str, ref: date | None, *, future: bool = False) -> Resolved:
             if t.startswith("last") and delta == 0:
                 delta = 7
             return _iso(ref - timedelta(days=delta), "day")
-    if t == "last week":
-        return _iso(ref - timedelta(days=7), "day")
-    if t == "next week":
-        return _iso(ref + timedelta(days=7), "day")
+    if t in ("last week", "next week", "this week"):
+        # a week is not a day: keep its month when the whole week lies in one
+        shift = {"last week": -7, "next week": 7, "this week": 0}[t]
+        monday = ref + timedelta(days=shift - ref.weekday())
+        sunday = monday + timedelta(days=6)
+        if (monday.year, monday.month) == (sunday.year, sunday.month):
+            return _iso(monday, "month")
+        return None, None
     if t in ("last month", "a month ago", "one month ago"):
         return _iso(_shift_month(ref, -1), "month")
     if t in ("this month", "earlier this month"):
