@@ -259,9 +259,30 @@ def render_events(reply: Any, ansi: bool) -> str:
     return "\n".join(lines)
 
 
+def render_article_nlp(reply: ArticleReply, ansi: bool) -> str:
+    """The article with its actors, then its events as a timeline and its quotes."""
+    from dataclasses import replace
+
+    a = reply.article
+    base = render_article(ArticleReply(article=replace(a, events=[], quotes=[])), ansi)
+    lines = [base]
+    if a.events:
+        lines += ["", f"Events ({len(a.events)}):"]
+        for e in a.events:
+            lines.append(f"  - {_event_line(e)}")
+            lines.append(_wrap(_safe(e.sentence)[:240], "      "))
+    if a.quotes:
+        lines += ["", f"Quotes ({len(a.quotes)}):"]
+        for q in a.quotes:
+            speaker = _safe(q.speaker) or "unknown speaker"
+            lines.append(_bullet(f"“{_safe(q.text)[:300]}” — {speaker}"))
+    return "\n".join(lines)
+
+
 def _register_nlp() -> None:
     from bot.replies import ActorReply, ChoicesReply, EventsReply, NotFoundReply
 
+    _RENDERERS[ArticleReply] = render_article_nlp
     _RENDERERS[ActorReply] = render_actor
     _RENDERERS[ChoicesReply] = render_choices
     _RENDERERS[NotFoundReply] = render_not_found

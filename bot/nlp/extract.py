@@ -709,8 +709,9 @@ class ArticleExtractor:
         if trig.dep_ == "acl" and trig.head.pos_ in ("NOUN", "PROPN"):
             # "a move deeply criticized by Caracas" / "238 Venezuelans accused of"
             targets.extend(self._keys_in(di, trig.head, quote, shallow=True))
-        if not actors and trig.pos_ == "NOUN" and trig.head.pos_ in ("VERB", "AUX"):
-            head_subj = _subject_of(trig.head)
+        if not actors and trig.pos_ == "NOUN":
+            verb = next((a for a in trig.ancestors if a.pos_ in ("VERB", "AUX")), None)
+            head_subj = _subject_of(verb) if verb is not None else None
             if head_subj is not None:
                 actors.extend(self._keys_in(di, head_subj, quote))
         return _dedupe(actors), _dedupe(t for t in targets if t not in actors)
@@ -976,7 +977,7 @@ def _better_name(new: str, old: str) -> bool:
 
 def _subject_of(tok: Token) -> Token | None:
     node: Token | None = tok
-    for _ in range(4):
+    for _ in range(6):
         if node is None:
             return None
         for child in node.children:
@@ -984,7 +985,9 @@ def _subject_of(tok: Token) -> Token | None:
                 return child
         if node.dep_ == "ccomp":
             return None
-        if node.dep_ in ("xcomp", "conj", "advcl", "pcomp", "acomp") and node.head.i != node.i:
+        if node.dep_ in ("xcomp", "conj", "advcl", "pcomp", "acomp", "prep") and (
+            node.head.i != node.i
+        ):
             node = node.head
             continue
         return None
@@ -1018,7 +1021,7 @@ def _flight_trigger(tok: Token) -> str | None:
     )
     if tok.dep_ == "dobj" and head.lemma_.lower() in _FLIGHT_VERBS and counted:
         return "deportation_flight"
-    if tok.dep_ in ("attr", "nsubj", "nsubjpass") and counted:
+    if tok.dep_ in ("attr", "nsubj", "nsubjpass", "pobj") and counted:
         return "deportation_flight"
     return None
 
@@ -1049,6 +1052,10 @@ def _trigger_type(tok: Token, lemmas: str, flights: bool = False) -> str | None:
         if any(c.dep_ == "amod" and c.lower_ in ("prior", "previous", "past", "earlier")
                for c in tok.children):
             return None  # "prior agreements" are not news
+        if NOUN_TRIGGERS[lemma] == "deportation_flight" and tok.dep_ in (
+            "dobj", "nsubjpass", "nsubj"
+        ) and VERB_TRIGGERS.get(tok.head.lemma_.lower()) in _THEME_TYPES | {"request"}:
+            return None  # "resume deportations": the theme of the resumption
         if tok.dep_ == "pobj" and tok.head.lower_ == "of" and (
             tok.head.head.lemma_.lower() in NOUN_TRIGGERS
         ):

@@ -149,7 +149,7 @@ def test_article_has_actors_events_quotes(ask: Ask, seeded: Any) -> None:
     from bot.service import Context
 
     text = render(seeded.service.handle(f"article {ids[-1]}", Context()))
-    assert "Quotes:" in text and "Jorge Rodríguez" in text
+    assert "Quotes (" in text and "Events (" in text and "Jorge Rodríguez" in text
 
 
 def test_console_rendering_reads_well(seeded: Any) -> None:
