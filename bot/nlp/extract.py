@@ -695,7 +695,19 @@ class ArticleExtractor:
             (targets if passive else actors).extend(keys)
         for child in trig.children:
             if child.dep_ in ("dobj", "nsubjpass", "attr", "oprd"):
+                if child.lower_ in ("which", "who", "whom", "that") and trig.dep_ == "relcl":
+                    # "the gang, which Trump has designated …": the gang is the target
+                    targets.extend(self._keys_in(di, trig.head, quote))
+                    continue
                 targets.extend(self._keys_in(di, child, quote))
+                for prep in child.children:  # "permission for Chevron"
+                    if prep.dep_ == "prep" and prep.lower_ in ("for", "of", "to"):
+                        for p in prep.children:
+                            if p.dep_ == "pobj":
+                                targets.extend(
+                                    k for k in self._keys_in(di, p, quote)
+                                    if self.out.actors[k].type in ("ORG", "PERSON")
+                                )
             elif child.dep_ == "agent" or (child.dep_ == "prep" and child.lower_ == "by"):
                 for p in child.children:
                     actors.extend(self._keys_in(di, p, quote))

@@ -35,7 +35,7 @@ def _norm(text: str) -> str:
 
 def score(seeded: Any, gold_file: dict[str, Any] = GOLD) -> dict[str, tuple[int, int, int]]:
     """category → (true positives, predicted, gold)."""
-    totals = {c: [0, 0, 0] for c in ("actors", "quotes", "events", "dates")}
+    totals = {c: [0, 0, 0] for c in ("actors", "quotes", "events", "arguments", "dates")}
     store = seeded.store
     for filename, gold in gold_file.items():
         if filename.startswith("_"):
@@ -82,6 +82,7 @@ def score(seeded: Any, gold_file: dict[str, Any] = GOLD) -> dict[str, tuple[int,
                 matched_e += 1
                 if g.get("date") and e["date"] == g["date"]:
                     date_ok += 1
+                _score_arguments(g, e, totals["arguments"])
                 break
         t = totals["events"]
         t[0] += matched_e
@@ -106,6 +107,26 @@ def report(figures: dict[str, tuple[int, int, int]], title: str) -> tuple[list[s
         if precision < THRESHOLD or recall < THRESHOLD:
             failing.append(category)
     return lines, failing
+
+
+ARGUMENTS = ("actors", "targets", "origin", "destination", "via", "quantity")
+
+
+def _score_arguments(gold: dict[str, Any], event: dict[str, Any], total: list[int]) -> None:
+    """Each annotated argument value is one item (actors and targets are sets of names)."""
+    for key in ARGUMENTS:
+        if key not in gold:
+            continue
+        want = gold[key]
+        wanted = set(want) if isinstance(want, list) else {want}
+        if key in ("actors", "targets"):
+            got = set(json.loads(event[key] or "[]"))
+        else:
+            value = event["quantity_text"] if key == "quantity" else event[key]
+            got = {value} if value else set()
+        total[0] += len(got & wanted)
+        total[1] += len(got)
+        total[2] += len(wanted)
 
 
 def test_precision_and_recall_against_gold(seeded: Any, capsys: pytest.CaptureFixture[str]) -> None:
