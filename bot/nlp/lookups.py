@@ -134,11 +134,12 @@ class Lookups:
                     for r in candidates[:8]
                 ],
             )
-        return NotFoundReply(
-            query=name,
-            suggestions=self.suggestions(name),
-            message=f"No actor called “{name}” in the articles.",
-        )
+        counts = self.store.counts()
+        message = f"No actor called “{name}” in the articles."
+        if counts["articles"] and not counts["actors"]:
+            message += (" Actors are not indexed yet: install a spaCy English model "
+                        "(see WIREWATCH_SPACY_MODEL) and restart.")
+        return NotFoundReply(query=name, suggestions=self.suggestions(name), message=message)
 
     def suggestions(self, name: str, limit: int = 5) -> list[str]:
         actors = self.store.nlp_all_actors()

@@ -151,3 +151,28 @@ def test_two_people_with_one_surname_are_choices(tmp_path: Path, nlp: Any) -> No
         assert one["kind"] == "actor" and one["actor"]["name"] == "Ana Pérez"
     finally:
         app.close()
+
+
+def test_without_any_model_the_app_still_indexes_and_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nlp: Any
+) -> None:
+    from bot.nlp import pipeline
+    from bot.wiring import build
+
+    monkeypatch.setattr(pipeline, "FALLBACK_MODELS", ("no_such_model_ww",))
+    settings = Settings(db_path=tmp_path / "nomodel.db", spacy_model="no_such_model_ww2")
+    app = build(settings)
+    try:
+        assert app.store.count_articles() == 5
+        assert app.store.counts()["actors"] == 0
+        reply = app.service.handle("who Maduro", Context()).to_dict()
+        assert reply["kind"] == "not_found" and "spaCy" in reply["message"]
+        assert app.service.handle("search Maduro", Context()).to_dict()["total"] >= 4
+    finally:
+        app.close()
+    monkeypatch.undo()
+    app = build(Settings(db_path=tmp_path / "nomodel.db"), nlp=nlp)  # a model now: backfill
+    try:
+        assert app.service.handle("who Maduro", Context()).to_dict()["kind"] == "actor"
+    finally:
+        app.close()
