@@ -61,6 +61,7 @@ class Service:
         self._routes[g.Who] = self.who
         self._routes[g.Events] = self.events
         self._routes[g.Article] = self.article_with_nlp
+        self._routes[g.Status] = self.status_with_nlp
         # -- end nlp routes
 
     # -- entry points -------------------------------------------------------------------------
@@ -181,4 +182,17 @@ class Service:
             actors, events, quotes = self._lookups().article_parts(reply.article.id)
             reply.article.actors, reply.article.events = actors, events
             reply.article.quotes = quotes
+        return reply
+
+    def status_with_nlp(self, request: g.Status, ctx: Context) -> Reply:
+        from bot.nlp import NLP_VERSION, model_order
+
+        reply = self.status(request, ctx)
+        if isinstance(reply, StatusReply):
+            done = self.store.nlp_analysed_count(NLP_VERSION)
+            models = ", ".join(model_order(self.settings.spacy_model))
+            reply.nlp = (
+                f"{done} of {reply.articles} articles analysed (v{NLP_VERSION}); "
+                f"model: the first that loads of {models}"
+            )
         return reply

