@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -234,7 +235,8 @@ def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
         return False
     if (
         a["article_id"] == b["article_id"] and a["date"] and a["date"] == b["date"]
-        and a["date_precision"] == "day" and a["destination"] == b["destination"]
+        and a["date_precision"] == "day"
+        and (a["destination"] == b["destination"] or not a["destination"] or not b["destination"])
     ):
         return True  # one article telling the same dated event twice
     ids_a = set(json.loads(a["actor_ids"] or "[]"))
@@ -253,9 +255,30 @@ def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
     shared_actor = bool(people_a & people_b)
     if both_dated:
         return shared_actor or shared_place or same_quantity
+    targets_a = set(json.loads(a["targets"] or "[]"))
+    targets_b = set(json.loads(b["targets"] or "[]"))
+    same_targets = bool(targets_a & targets_b) or not (targets_a and targets_b)
     return same_quantity or (shared_place and shared_actor) or (
-        shared_actor and bool(a["date"] or b["date"]) and _person_in(a, b)
+        shared_actor and same_targets and _person_in(a, b) and _similar(a, b)
     )
+
+
+_STOP = {"that", "this", "with", "from", "have", "were", "been", "their", "they", "which",
+         "would", "will", "said", "says", "after", "into", "also", "more", "than", "about"}
+
+
+def _words(text: str) -> set[str]:
+    from bot.nlp.canon import fold
+
+    return {w for w in re.findall(r"[a-z]{4,}", fold(text)) if w not in _STOP}
+
+
+def _similar(a: dict[str, Any], b: dict[str, Any], threshold: float = 0.12) -> bool:
+    """The two sentences share enough content words to tell the same story."""
+    wa, wb = _words(a["sentence"] or ""), _words(b["sentence"] or "")
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / len(wa | wb) >= threshold
 
 
 def quantities_match(a: dict[str, Any], b: dict[str, Any]) -> bool:
