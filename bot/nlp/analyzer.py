@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
