@@ -163,3 +163,31 @@ def test_console_rendering_reads_well(seeded: Any) -> None:
     assert "2025-03-15" in events and "El Salvador" in events
     choices = render(seeded.service.handle("who Madurro", Context()))
     assert "Nicolás Maduro" in choices
+
+
+def test_known_label_errors_fixed_and_good_spans_kept(seeded: Any) -> None:
+    actors = {(a["name"], a["type"]) for a in seeded.store.nlp_all_actors()}
+    for good in [("Tren de Aragua", "ORG"), ("Bajo Chiquito", "GPE"), ("Darién", "LOC"),
+                 ("Latin America", "LOC"), ("Mexico City", "GPE"),
+                 ("Biden Administration", "ORG"), ("Donald Trump", "PERSON")]:
+        assert good in actors, good
+    names = {name for name, _type in actors}
+    assert "Trump" not in names and "Maduro" not in names and "Darien" not in names
+    assert not any(t == "PERSON" and n in ("Bajo Chiquito", "Tren de Aragua") for n, t in actors)
+
+
+def test_pronoun_speakers_resolve_to_the_last_person(ask: Ask) -> None:
+    maduro = ask("who Maduro")["actor"]
+    said = [q["text"] for q in maduro["quotes"]]
+    assert any(q.startswith("They will all return") for q in said)  # “…,” he said
+    assert any(q.startswith("These young men") for q in said)  # “…,” he declared
+    trump = ask("who Trump")["actor"]
+    assert any("largest deportation effort" in q["text"] for q in trump["quotes"])  # what he calls
+
+
+def test_capitals_act_as_their_governments(ask: Ask) -> None:
+    events = _events(ask, "events accusation")
+    blasted = [e for e in events if "Caracas blasted" in e["sentence"]]
+    assert blasted and blasted[0]["actors"] == ["Venezuela"]
+    flights = [e for e in _events(ask, "events deportation") if e["origin"] == "Harlingen"]
+    assert flights[0]["destination"] == "Caracas"  # a place after "to"
