@@ -7,6 +7,7 @@ serialised by a re-entrant lock so threads (Slack listeners, the scheduler) can 
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -564,3 +565,46 @@ class Store:
                     "SELECT count(*) FROM articles WHERE coalesce(nlp_version, 0) >= ?", [version]
                 ).fetchone()[0]
             )
+
+    def nlp_merge_actor(self, src: int, dst: int) -> None:
+        """Fold actor ``src`` into ``dst``: mentions, roles, quotes, aliases and events follow."""
+        if src == dst:
+            return
+        with self.lock, self.db.atomic():
+            row = self.db.execute("SELECT name FROM actors WHERE id = ?", [src]).fetchone()
+            new = self.db.execute("SELECT name FROM actors WHERE id = ?", [dst]).fetchone()
+            if row is None or new is None:
+                return
+            old_name, new_name = str(row[0]), str(new[0])
+            self.db.execute("UPDATE mentions SET actor_id = ? WHERE actor_id = ?", [dst, src])
+            self.db.execute("UPDATE roles SET actor_id = ? WHERE actor_id = ?", [dst, src])
+            self.db.execute("UPDATE quotes SET speaker_id = ? WHERE speaker_id = ?", [dst, src])
+            self.db.execute(
+                "INSERT OR IGNORE INTO actor_aliases(actor_id, alias, alias_key) "
+                "SELECT ?, alias, alias_key FROM actor_aliases WHERE actor_id = ?", [dst, src]
+            )
+            self.db.execute("DELETE FROM actor_aliases WHERE actor_id = ?", [src])
+            rows = self.db.execute(
+                "SELECT id, actor_ids, actors, targets FROM events e WHERE EXISTS "
+                "(SELECT 1 FROM json_each(e.actor_ids) j WHERE j.value = ?)", [src]
+            ).fetchall()
+            for event_id, ids_json, actors_json, targets_json in rows:
+                ids: list[int] = []
+                for i in json.loads(ids_json or "[]"):
+                    i = dst if i == src else i
+                    if i not in ids:
+                        ids.append(i)
+
+                def rename(names_json: str | None) -> str:
+                    out: list[str] = []
+                    for n in json.loads(names_json or "[]"):
+                        n = new_name if n == old_name else n
+                        if n not in out:
+                            out.append(n)
+                    return json.dumps(out, ensure_ascii=False)
+
+                self.db.execute(
+                    "UPDATE events SET actor_ids = ?, actors = ?, targets = ? WHERE id = ?",
+                    [json.dumps(ids), rename(actors_json), rename(targets_json), event_id],
+                )
+            self.db.execute("DELETE FROM actors WHERE id = ?", [src])

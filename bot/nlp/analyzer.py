@@ -159,6 +159,8 @@ def save_analysis(
         )
         name = known.name if known is not None else actor.name
         ids[key] = store.nlp_upsert_actor(key, name, actor.type, prefer_name=prefer)
+        if existing is None and actor.type == "PERSON" and " " in key and known is None:
+            _absorb_surname(store, key, ids[key])
         for alias in actor.aliases | {actor.name}:
             alias_key = canon_key(alias)
             if alias_key:
@@ -186,6 +188,16 @@ def save_analysis(
         event_id = store.nlp_insert_event(_event_fields(article_id, ev, ids, names))
         group_event(store, event_id)
     store.nlp_set_version(article_id, analysis.version)
+
+
+def _absorb_surname(store: Store, key: str, actor_id: int) -> None:
+    """A person stored earlier by surname alone ("Trump") is this new full name."""
+    surname = key.rsplit(" ", 1)[1]
+    alone = store.nlp_actor_by_key(surname)
+    if alone is None or alone["type"] != "PERSON":
+        return
+    if len(store.nlp_people_with_surname(surname)) == 1:
+        store.nlp_merge_actor(int(alone["id"]), actor_id)
 
 
 def _accents(text: str) -> int:

@@ -194,3 +194,23 @@ def test_a_surname_alone_joins_the_person_stored_earlier(tmp_path: Path, nlp: An
         assert "2 of 2 articles analysed" in (status.nlp or "")  # type: ignore[attr-defined]
     finally:
         app.close()
+
+
+def test_a_full_name_absorbs_the_surname_stored_before_it(tmp_path: Path, nlp: Any) -> None:
+    from bot.ingest import ArticleDraft
+    from bot.wiring import build
+
+    app = build(Settings(db_path=tmp_path / "m.db"), nlp=nlp, seed=False)
+    try:
+        first = ArticleDraft(title="One", text="Bukele said the prison would house the men. "
+                             "Bukele also said that the deal was signed.")
+        later = ArticleDraft(title="Two", text="President Nayib Bukele of El Salvador spoke.")
+        ingest_drafts(app.store, [first], app.analyzer)
+        assert app.store.nlp_actor_by_key("bukele") is not None
+        ingest_drafts(app.store, [later], app.analyzer)
+        assert app.store.nlp_actor_by_key("bukele") is None
+        actor = app.service.handle("who Bukele", Context()).to_dict()["actor"]
+        assert actor["name"] == "Nayib Bukele" and len(actor["articles"]) == 2
+        assert all("Bukele" not in e["actors"] for e in actor["events"])
+    finally:
+        app.close()
