@@ -73,7 +73,7 @@ class NlpAnalyzer:
         nlp = self.nlp
         plans = [split_paragraphs(d.title, d.text) for d in drafts]
         texts = [p for plan in plans for p, _o, _h in plan]
-        n_process = 2 if len(texts) >= PROCESS_THRESHOLD else 1
+        n_process = 2 if len(texts) >= PROCESS_THRESHOLD and _may_fork() else 1
         docs = list(nlp.pipe(texts, batch_size=PIPE_BATCH, n_process=n_process))
         out: list[ArticleAnalysis] = []
         i = 0
@@ -90,6 +90,14 @@ class NlpAnalyzer:
         if not isinstance(analysis, ArticleAnalysis):
             return
         save_analysis(store, article_id, draft, analysis, self.aliases)
+
+
+def _may_fork() -> bool:
+    """Worker processes are forked: only from a single-threaded process (the CLI), never
+    beside the scheduler's or Slack's threads, whose locks a fork would copy held."""
+    import threading
+
+    return threading.active_count() == 1
 
 
 def link_batch_surnames(analyses: list[ArticleAnalysis]) -> None:

@@ -38,7 +38,7 @@ _PLACE_EVENTS = {"deportation_flight", "detention", "acceptance", "resumption", 
 _TITLE_NOUNS = {"president", "minister", "secretary", "leader", "negotiator", "official",
                 "spokesman", "spokeswoman", "spokesperson", "chief", "director", "ambassador",
                 "envoy", "governor", "mayor", "senator"}
-_STOP_KEYS = {"state", "administration", "government", "congress?", "the state"}
+_STOP_KEYS = {"state", "administration", "government"}
 _PRONOUN_PERSON = {"he", "she", "him", "her"}
 _PRONOUN_GROUP = {"it", "its"}
 _WE = {"we", "our", "us"}
@@ -308,7 +308,6 @@ class ArticleExtractor:
         self._roles()
         quote_ranges = self._quotes()
         self._events(quote_ranges)
-        self._finish_actors()
         return self.out
 
     # -- mentions
@@ -395,9 +394,6 @@ class ArticleExtractor:
         if ent is None:
             return None
         return self.ent_key.get((di, ent.start))
-
-    def _finish_actors(self) -> None:
-        pass
 
     # -- dates
     def _news_day(self) -> None:
