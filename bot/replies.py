@@ -207,6 +207,16 @@ class RelatedActor:
 
 
 @dataclass
+class QuoteRef:
+    """A quote in an actor's profile: where and when it was said."""
+
+    text: str
+    article_id: int
+    speaker: str | None = None
+    date: str | None = None
+
+
+@dataclass
 class ActorProfile:
     id: int
     name: str
@@ -215,7 +225,7 @@ class ActorProfile:
     roles: list[RoleView]
     mentions: int
     articles: list[ArticleRef]
-    quotes: list[QuoteView]
+    quotes: list[QuoteRef]
     events: list[EventView]
     related: list[RelatedActor]
     first_seen: str | None = None

@@ -26,6 +26,7 @@ from bot.replies import (
     EventsReply,
     EventView,
     NotFoundReply,
+    QuoteRef,
     QuoteView,
     RelatedActor,
     Reply,
@@ -182,7 +183,8 @@ class Lookups:
             for a in self.store.nlp_actor_articles(actor_id)
         ]
         quotes = [
-            QuoteView(text=str(q["text"]), speaker=q["speaker"], article_id=int(q["article_id"]))
+            QuoteRef(text=str(q["text"]), article_id=int(q["article_id"]), speaker=q["speaker"],
+                     date=q["date"])
             for q in self.store.nlp_actor_quotes(actor_id)
         ]
         rows = self.store.nlp_actor_event_rows(actor_id)

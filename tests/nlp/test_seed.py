@@ -55,6 +55,8 @@ def test_jorge_rodriguez_roles_and_quotes_are_his(ask: Ask) -> None:
     assert any(q.startswith("We are resuming direct repatriation efforts") for q in quotes)
     assert any(q.startswith("In order to ensure the return of our countrymen") for q in quotes)
     assert any(q.startswith("Migrating is not a crime") for q in quotes)
+    dated = [q for q in actor["quotes"] if q["text"].startswith("In order to ensure")]
+    assert dated[0]["date"] == "2025-03-22"  # said on the Saturday before the Sunday article
     # and nobody else's
     assert not any("young men" in q for q in quotes)
     maduro = ask("who Maduro")["actor"]
