@@ -7,7 +7,7 @@ frequencies ("30 days", "each week", "recent years") are not dates: they resolve
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 Resolved = tuple[str | None, str | None]
 
@@ -144,7 +144,50 @@ def resolve(text: str, ref: date | None, *, future: bool = False) -> Resolved:
         n = _number(m[1])
         if n is not None:
             return offset(ref, -n, m[2])
-    return None, None
+    return _with_dateparser(t, ref, future)
+
+
+_DATEISH = re.compile(
+    r"\d|\b(?:" + "|".join(m[:3] for m in MONTHS) + r")[a-z]*\b|\b(?:"
+    + "|".join(WEEKDAYS) + r")\b|\b(?:ago|yesterday|tomorrow|today)\b"
+)
+
+
+def _with_dateparser(text: str, ref: date | None, future: bool) -> Resolved:
+    """Everything the rules above do not know ("3 March 2025", "two days ago"): dateparser,
+    relative to the reference date, with the precision the text actually gives."""
+    if ref is None and not re.search(r"\d{4}", text):
+        return None, None
+    if not _DATEISH.search(text):
+        return None, None
+    import dateparser  # slow to import; only needed for the unusual forms
+
+    settings: dict[str, object] = {
+        "PREFER_DATES_FROM": "future" if future else "past",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+        "PREFER_DAY_OF_MONTH": "first",
+    }
+    if ref is not None:
+        settings["RELATIVE_BASE"] = datetime(ref.year, ref.month, ref.day)
+    try:
+        parsed = dateparser.parse(text, languages=["en"], settings=settings)
+    except Exception:  # dateparser raises assorted errors on odd input: not a date then
+        return None, None
+    if parsed is None or not 1900 <= parsed.year <= 2100:
+        return None, None
+    has_month = bool(re.search(r"\b(?:" + "|".join(m[:3] for m in MONTHS) + r")", text))
+    has_day = bool(re.search(r"\b\d{1,2}(?:st|nd|rd|th)?\b", re.sub(r"\d{4}", "", text)))
+    relative_day = bool(re.search(r"\b(?:days?|weeks?|yesterday|tomorrow|today)\b", text)) or any(
+        w in text for w in WEEKDAYS
+    )
+    d = parsed.date()
+    if re.search(r"\b(?:years?|decades?)\b", text):
+        return _iso(d, "year")
+    if (has_month and has_day) or relative_day:
+        return _iso(d, "day")
+    if has_month or re.search(r"\bmonths?\b", text):
+        return _iso(d, "month")
+    return _iso(d, "year")
 
 
 def _number(word: str) -> int | None:

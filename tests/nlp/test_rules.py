@@ -151,6 +151,10 @@ SUNDAY = date(2025, 3, 23)
         ("in February", ("2025-02", "month")),
         ("2019", ("2019", "year")),
         ("August 2022", ("2022-08", "month")),
+        ("3 March 2025", ("2025-03-03", "day")),  # dateparser from here on
+        ("two days ago", ("2025-03-21", "day")),
+        ("March 16, 2025", ("2025-03-16", "day")),
+        ("a decade ago", ("2015", "year")),
         ("30 days", (None, None)),
         ("30-day", (None, None)),
         ("the last decade", (None, None)),
