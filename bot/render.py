@@ -205,8 +205,10 @@ def render_actor(reply: Any, ansi: bool) -> str:
         lines.append("  roles: " + "; ".join(_safe(r.role) for r in a.roles[:6]))
     n = len(a.articles)
     seen = f"{a.mentions} mentions in {n} article{'s' if n != 1 else ''}"
-    if a.first_seen:
+    if a.first_seen and a.first_seen != a.last_seen:
         seen += f", {a.first_seen} – {a.last_seen}"
+    elif a.first_seen:
+        seen += f", {a.first_seen}"
     lines.append("  " + seen)
     if a.quotes:
         lines += ["", "Quotes:"]

@@ -35,6 +35,10 @@ from bot.replies import (
 from bot.store import Store
 
 MAX_EVENTS = 200
+_APPROX = re.compile(
+    r"(?:about|around|some|nearly|almost|roughly|approximately|over|more than|at least|"
+    r"fewer than|less than|up to|under|hundreds|thousands|millions)\b", re.IGNORECASE
+)
 _STOPWORDS = {
     "the", "a", "an", "of", "to", "with", "about", "on", "in", "for", "and", "or", "by", "from",
     "what", "happened", "events", "event", "all",
@@ -372,6 +376,10 @@ def _merge(group: list[dict[str, Any]]) -> EventView:
         if int(r["article_id"]) not in sources:
             sources.append(int(r["article_id"]))
     view = _view(rep, sources)
+    exact = [r["quantity_text"] for r in group
+             if r["quantity_text"] and not _APPROX.match(str(r["quantity_text"]))]
+    if exact and (view.quantity is None or _APPROX.match(view.quantity)):
+        view.quantity = exact[0]  # "238 Venezuelans" says more than "more than 200"
     for r in group:
         if view.quantity is None and r["quantity_text"]:
             view.quantity = r["quantity_text"]

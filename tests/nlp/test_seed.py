@@ -87,6 +87,7 @@ def test_the_238_sent_to_el_salvador_is_a_dated_sourced_event(ask: Ask) -> None:
             or (e["destination"] == "El Salvador" and e["date"] == "2025-03-15")]
     assert hits, events
     ev = hits[0]
+    assert ev["quantity"] == "238 Venezuelans" or ev["quantity"] == "238 Venezuelan nationals"
     assert ev["type"] == "deportation_flight"
     assert ev["destination"] == "El Salvador"
     assert ev["date"] == "2025-03-15"
