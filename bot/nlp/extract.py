@@ -458,7 +458,7 @@ class ArticleExtractor:
                 )
                 cursor = qe
                 text = doc.text[qs + 1 : qe - 1].strip()
-                sent = doc.char_span(qs, qe, alignment_mode="expand")
+                sent = doc.char_span(qs, min(qe, len(doc.text)), alignment_mode="expand")
                 sents = list(sent.sents) if sent is not None else []  # type: ignore[attr-defined]
                 key, stext = self._speaker(doc, di, qs, qe, spans, sents, last_person, last_group)
                 if len(text.split()) < _QUOTE_MIN_WORDS:
@@ -1282,4 +1282,7 @@ def _quote_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for a, b in zip(marks[0::2], marks[1::2], strict=False):
         spans.append((a, b + 1))
+    if len(marks) % 2 and text[marks[-1]] in "\"“„«":
+        # a quote that runs on into the next paragraph has no closing mark here
+        spans.append((marks[-1], len(text) + 1))
     return spans
