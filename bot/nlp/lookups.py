@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.dates import normalize_date
 from bot.errors import BadCommand
-from bot.nlp.canon import AliasTable, canon_key, fold, load_alias_table
+from bot.nlp.canon import AliasTable, canon_key, demonym_key, fold, load_alias_table
 from bot.nlp.ontology import TYPES
 from bot.replies import (
     ActorChoice,
@@ -81,6 +81,13 @@ class Lookups:
             if key and key not in keys:
                 keys.append(key)
         for key in list(keys):
+            # "the Venezuelan government", "government of Venezuela" → the country
+            m = re.fullmatch(r"(?:(.+?) s? ?(?:government|regime|authorities)|"
+                             r"(?:government|regime|authorities) of (.+))", key)
+            if m:
+                country = demonym_country(self.table, (m.group(1) or m.group(2)).strip())
+                if country and country not in keys:
+                    keys.append(country)
             known = self.table.known(key)
             if known is not None and known.key not in keys:
                 keys.insert(0, known.key)
@@ -298,6 +305,14 @@ class Lookups:
             for q in self.store.nlp_article_quotes(article_id)
         ]
         return actors, events, quotes
+
+
+def demonym_country(table: AliasTable, key: str) -> str | None:
+    """"venezuelan" or "venezuela" → the key of the country, when the table knows it."""
+    known = table.known(key)
+    if known is not None:
+        return known.key
+    return table.demonyms.get(demonym_key(key))
 
 
 def _looks_like_name(topic: str) -> bool:

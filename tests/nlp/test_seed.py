@@ -64,6 +64,15 @@ def test_jorge_rodriguez_roles_and_quotes_are_his(ask: Ask) -> None:
     assert any("young men" in q["text"] for q in maduro["quotes"])
 
 
+def test_governments_are_their_countries(ask: Ask) -> None:
+    for name in ("the Venezuelan government", "Venezuela's government", "government of Venezuela",
+                 "Caracas"):
+        reply = ask(f"who {name}")
+        assert reply["kind"] == "actor", name
+    assert ask("who the Venezuelan government")["actor"]["name"] == "Venezuela"
+    assert ask("who US authorities")["actor"]["name"] == "United States"
+
+
 def test_surname_alone_and_accents(ask: Ask) -> None:
     assert ask("who Rodríguez")["actor"]["name"] == "Jorge Rodríguez"
     assert ask("who barcena")["actor"]["name"] == "Alicia Bárcena"
