@@ -535,7 +535,10 @@ class ArticleExtractor:
             for tok in sent:
                 if inside_quote(tok):
                     continue
-                if tok.lemma_ in SPEECH_LEMMAS | {"read"} and tok.pos_ in ("VERB", "AUX"):
+                speech = tok.lemma_ in SPEECH_LEMMAS | {"read"}
+                if speech and (tok.pos_ in ("VERB", "AUX") or (
+                    tok.dep_ == "ROOT" and any(c.dep_ == "nsubj" for c in tok.children)
+                )):  # "…," the statement read. ("read" is often tagged a noun)
                     distance = tok.idx - qe if tok.idx >= qe else (qs - tok.idx) + 1
                     verbs.append((distance, tok))
                 elif tok.lower_ == "according" and tok.nbor(1).lower_ == "to":
