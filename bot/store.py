@@ -319,7 +319,7 @@ class Store:
                 return int(cursor.lastrowid or 0)
             if prefer_name and name != row[1]:
                 self.db.execute("UPDATE actors SET name = ? WHERE id = ?", [name, row[0]])
-            if row[2] != type_ and type_ == "PERSON":
+            if row[2] != type_ and type_ == "PERSON" and " " in key:  # a full name is a person
                 self.db.execute("UPDATE actors SET type = ? WHERE id = ?", [type_, row[0]])
             return int(row[0])
 

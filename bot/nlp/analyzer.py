@@ -202,8 +202,8 @@ def _absorb_surname(store: Store, key: str, actor_id: int) -> None:
     """A person stored earlier by surname alone ("Trump") is this new full name."""
     surname = key.rsplit(" ", 1)[1]
     alone = store.nlp_actor_by_key(surname)
-    if alone is None or alone["type"] != "PERSON":
-        return
+    if alone is None or alone["type"] not in ("PERSON", "ORG") or str(alone["name"]).isupper():
+        return  # (the model often tags a surname alone as an ORG: "Bukele said")
     if len(store.nlp_people_with_surname(surname)) == 1:
         store.nlp_merge_actor(int(alone["id"]), actor_id)
 

@@ -43,7 +43,8 @@ def fold(text: str) -> str:
 
 def clean_name(text: str, label: str | None = None) -> str:
     """The display form of a mention: no leading "the", no possessive, no person titles."""
-    name = " ".join(text.replace("\n", " ").split()).strip(" ,;:.-–—\"“”'‘’") or text.strip()
+    name = " ".join(text.replace("\n", " ").split())
+    name = re.sub(r"^[^\w“\"']+|[^\w.)]+$", "", name).strip(" ,;:.-–—\"“”'‘’") or text.strip()
     if text.strip().endswith(".") and _ACRONYM_DOTS.search(text.strip() + " "):
         name = text.strip()  # keep "U.S."
     name = _LEADING_THE.sub("", name)

@@ -244,8 +244,8 @@ class ActorResolver:
         if label == "NORP" or demonym_key(key) in self.table.demonyms:
             dkey = demonym_key(key)
             name = clean_name(text, label)
-            if not name.endswith("s") and name[:1].isupper():
-                name = name + "s" if not name.endswith(("ese", "ish", "ch")) else name
+            if name.endswith(("an", "i")) and name[:1].isupper():
+                name += "s"  # "Venezuelan" → "Venezuelans", "Israeli" → "Israelis"
             return dkey, name, "NORP"
         return key, clean_name(text, label), label
 

@@ -113,7 +113,6 @@ class AliasLinker:
     * a PERSON span directly followed by a capitalised fragment is one name
       ("Krish O’Mara" + "Vignarajah");
     * a one-word span equal to the surname of a PERSON in the same text is that PERSON;
-    * a one-word ORG/GPE that is the subject of a speech verb ("Mayorkas said") is a PERSON;
     * a long entity in a title-case line that contains a verb is dropped.
     """
 
@@ -135,7 +134,7 @@ class AliasLinker:
                                    "PRODUCT", "LAW"):
                 label = known
             elif len(ent) == 1 and label in ("ORG", "GPE", "NORP", "LOC"):
-                if fold(ent.text) in surnames or self._speaker(ent):
+                if fold(ent.text) in surnames:
                     label = "PERSON"
                 elif label != "NORP" and self._demonym(ent[0]):
                     label = "NORP"
@@ -163,13 +162,6 @@ class AliasLinker:
                 continue
             merged.append(ent)
         return merged
-
-    @staticmethod
-    def _speaker(ent: Span) -> bool:
-        tok = ent[0]
-        if tok.is_upper or not tok.is_title:
-            return False  # acronyms (ICE, DHS) are organisations
-        return tok.dep_ == "nsubj" and tok.head.lemma_ in SPEECH_LEMMAS
 
     @staticmethod
     def _demonym(tok: Any) -> bool:
