@@ -173,7 +173,10 @@ class Service:
         return reply
 
     def events(self, request: g.Events, ctx: Context) -> Reply:
-        reply: Reply = self._lookups().events(request.topic, request.since, request.until)
+        today = self.clock().date()
+        reply: Reply = self._lookups().events(
+            request.topic, request.since, request.until, today=today
+        )
         return reply
 
     def article_with_nlp(self, request: g.Article, ctx: Context) -> Reply:

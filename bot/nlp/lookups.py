@@ -9,11 +9,13 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from bot.dates import normalize_date
 from bot.errors import BadCommand
+from bot.nlp import when
 from bot.nlp.canon import AliasTable, canon_key, demonym_key, fold, load_alias_table
 from bot.nlp.ontology import TYPES
 from bot.replies import (
@@ -239,10 +241,11 @@ class Lookups:
         return sort_views(views)
 
     def events(
-        self, topic: str | None, since: str | None, until: str | None
+        self, topic: str | None, since: str | None, until: str | None,
+        today: date | None = None,
     ) -> EventsReply:
-        since_iso = _bound(since, "since")
-        until_iso = _bound(until, "until")
+        since_iso = _bound(since, "since", today)
+        until_iso = _bound(until, "until", today)
         actor_name: str | None = None
         rows: list[dict[str, Any]]
         if topic:
@@ -321,10 +324,14 @@ def _looks_like_name(topic: str) -> bool:
     ))
 
 
-def _bound(value: str | None, what: str) -> str | None:
+def _bound(value: str | None, what: str, today: date | None = None) -> str | None:
     if not value:
         return None
-    iso, _precision = normalize_date(value)
+    iso: str | None = None
+    if today is not None:
+        iso, _precision = when.resolve(value, today)  # "since last month", "until yesterday"
+    if iso is None:
+        iso, _precision = normalize_date(value)
     if iso is None:
         raise BadCommand(
             f"`{value[:40]}` after `{what}` is not a date: try 2025-03-01, 2025-03 or March 2025."

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bot.service import Context
+
 pytestmark = pytest.mark.model
 
 Ask = Callable[[str], dict[str, Any]]
@@ -203,3 +205,15 @@ def test_capitals_act_as_their_governments(ask: Ask) -> None:
     assert blasted and blasted[0]["actors"] == ["Venezuela"]
     flights = [e for e in _events(ask, "events deportation") if e["origin"] == "Harlingen"]
     assert flights[0]["destination"] == "Caracas"  # a place after "to"
+
+
+def test_relative_bounds_use_today(seeded: Any) -> None:
+    from datetime import UTC, datetime
+
+    from bot.service import Service
+
+    service = Service(seeded.store, seeded.settings,
+                      clock=lambda: datetime(2025, 4, 10, tzinfo=UTC))
+    reply = service.handle("events since last month", Context()).to_dict()
+    assert reply["kind"] == "events" and reply["since"] == "2025-03"
+    assert reply["events"] and all(e["date"] >= "2025-03" for e in reply["events"])
