@@ -232,3 +232,135 @@ _RENDERERS.update({
     FeedImportReply: render_feed_import,
     PollReply: render_poll,
 })
+
+# -- nlp: actors, choices, timelines ----------------------------------------------------------
+
+_TYPE_WORDS = {"PERSON": "person", "ORG": "organisation", "GPE": "country/place",
+               "LOC": "place", "NORP": "group"}
+
+
+def _event_line(e: Any) -> str:
+    from bot.nlp.lookups import type_label
+
+    when = e.date or (f"“{e.date_text}” (undated)" if e.date_text else "undated")
+    what = ("NOT " if e.negated else "") + type_label(e.type)
+    if e.modality in ("planned", "future"):
+        what += f" ({e.modality})"
+    who = ", ".join(e.actors)
+    parts = [f"{when}: {what}"]
+    if who:
+        parts.append(f"by {who}")
+    if e.targets:
+        parts.append(f"→ {', '.join(e.targets)}")
+    route = " → ".join(x for x in (e.origin, e.via, e.destination) if x)
+    if route:
+        parts.append(f"[{route}]")
+    elif e.place:
+        parts.append(f"[{e.place}]")
+    if e.quantity:
+        parts.append(f"({e.quantity})")
+    src = ", ".join(str(s) for s in e.sources)
+    return _safe(" ".join(parts)) + f"  — article{'s' if len(e.sources) > 1 else ''} {src}"
+
+
+def _bullet(text: str) -> str:
+    return textwrap.fill(text, width=WIDTH, initial_indent="  - ", subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def render_actor(reply: Any, ansi: bool) -> str:
+    a = reply.actor
+    lines = [f"{_safe(a.name)} ({_TYPE_WORDS.get(a.type, a.type.lower())})"]
+    if a.aliases:
+        lines.append(_wrap("also: " + ", ".join(_safe(x) for x in a.aliases), "  "))
+    if a.roles:
+        lines.append("  roles: " + "; ".join(_safe(r.role) for r in a.roles[:6]))
+    n = len(a.articles)
+    seen = f"{a.mentions} mentions in {n} article{'s' if n != 1 else ''}"
+    if a.first_seen and a.first_seen != a.last_seen:
+        seen += f", {a.first_seen} – {a.last_seen}"
+    elif a.first_seen:
+        seen += f", {a.first_seen}"
+    lines.append("  " + seen)
+    if a.quotes:
+        lines += ["", "Quotes:"]
+        for q in a.quotes[:5]:
+            lines.append(_bullet(f"“{_safe(q.text)[:300]}” (article {q.article_id})"))
+    if a.events:
+        lines += ["", "Events:"]
+        lines += [f"  - {_event_line(e)}" for e in a.events[:10]]
+        if len(a.events) > 10:
+            lines.append(f"  … {len(a.events) - 10} more (`events {_safe(a.name)}`)")
+    if a.related:
+        lines += ["", "Related: " + ", ".join(f"{_safe(r.name)} ({r.count})" for r in a.related)]
+    if a.articles:
+        lines += ["", "Articles:"]
+        for art in a.articles[:8]:
+            meta = " · ".join(x for x in (art.source, art.date) if x)
+            suffix = f"  ({_safe(meta)})" if meta else ""
+            lines.append(f"  [{art.id}] {_safe(art.title)}{suffix}")
+    return "\n".join(lines)
+
+
+def render_choices(reply: Any, ansi: bool) -> str:
+    lines = [f"“{_safe(reply.query)}” could be:"]
+    for c in reply.choices:
+        lines.append(f"  - {_safe(c.name)} ({_TYPE_WORDS.get(c.type, c.type)}, "
+                     f"{c.mentions} mentions)")
+    lines.append("Say `who FULL NAME` to pick one.")
+    return "\n".join(lines)
+
+
+def render_not_found(reply: Any, ansi: bool) -> str:
+    out = _safe(reply.message) or f"No actor called “{_safe(reply.query)}”."
+    if reply.suggestions:
+        out += "\nDid you mean: " + ", ".join(_safe(s) for s in reply.suggestions) + "?"
+    return out
+
+
+def render_events(reply: Any, ansi: bool) -> str:
+    scope = f" about “{_safe(reply.topic)}”" if reply.topic else ""
+    if reply.since or reply.until:
+        scope += f" ({reply.since or '…'} to {reply.until or '…'})"
+    if not reply.events:
+        return f"No events{scope}."
+    lines = [f"{reply.total} event{'s' if reply.total != 1 else ''}{scope}, oldest first:"]
+    for e in reply.events[:40]:
+        lines.append(f"  - {_event_line(e)}")
+        lines.append(_wrap(_safe(e.sentence)[:240], "      "))
+    if reply.total > 40:
+        lines.append(f"  … {reply.total - 40} more: narrow with a topic or `since DATE`.")
+    return "\n".join(lines)
+
+
+def render_article_nlp(reply: ArticleReply, ansi: bool) -> str:
+    """The article with its actors, then its events as a timeline and its quotes."""
+    from dataclasses import replace
+
+    a = reply.article
+    base = render_article(ArticleReply(article=replace(a, events=[], quotes=[])), ansi)
+    lines = [base]
+    if a.events:
+        lines += ["", f"Events ({len(a.events)}):"]
+        for e in a.events:
+            lines.append(f"  - {_event_line(e)}")
+            lines.append(_wrap(_safe(e.sentence)[:240], "      "))
+    if a.quotes:
+        lines += ["", f"Quotes ({len(a.quotes)}):"]
+        for q in a.quotes:
+            speaker = _safe(q.speaker) or "unknown speaker"
+            lines.append(_bullet(f"“{_safe(q.text)[:300]}” — {speaker}"))
+    return "\n".join(lines)
+
+
+def _register_nlp() -> None:
+    from bot.replies import ActorReply, ChoicesReply, EventsReply, NotFoundReply
+
+    _RENDERERS[ArticleReply] = render_article_nlp
+    _RENDERERS[ActorReply] = render_actor
+    _RENDERERS[ChoicesReply] = render_choices
+    _RENDERERS[NotFoundReply] = render_not_found
+    _RENDERERS[EventsReply] = render_events
+
+
+_register_nlp()

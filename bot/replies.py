@@ -223,3 +223,93 @@ class PollReply(Reply):
     not_modified: int = 0
     article_ids: list[int] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
+
+# -- nlp: actor profiles, choices, timelines --------------------------------------------------
+
+
+@dataclass
+class ArticleRef:
+    id: int
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+
+
+@dataclass
+class RoleView:
+    role: str
+    date: str | None
+    article_id: int | None
+
+
+@dataclass
+class RelatedActor:
+    name: str
+    count: int
+
+
+@dataclass
+class QuoteRef:
+    """A quote in an actor's profile: where and when it was said."""
+
+    text: str
+    article_id: int
+    speaker: str | None = None
+    date: str | None = None
+
+
+@dataclass
+class ActorProfile:
+    id: int
+    name: str
+    type: str
+    aliases: list[str]
+    roles: list[RoleView]
+    mentions: int
+    articles: list[ArticleRef]
+    quotes: list[QuoteRef]
+    events: list[EventView]
+    related: list[RelatedActor]
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+@dataclass
+class ActorReply(Reply):
+    kind: ClassVar[str] = "actor"
+    actor: ActorProfile
+
+
+@dataclass
+class ActorChoice:
+    id: int
+    name: str
+    type: str
+    mentions: int
+
+
+@dataclass
+class ChoicesReply(Reply):
+    kind: ClassVar[str] = "choices"
+    query: str
+    choices: list[ActorChoice]
+
+
+@dataclass
+class NotFoundReply(Reply):
+    kind: ClassVar[str] = "not_found"
+    query: str
+    suggestions: list[str]
+    message: str = ""
+
+
+@dataclass
+class EventsReply(Reply):
+    kind: ClassVar[str] = "events"
+    topic: str | None
+    since: str | None
+    until: str | None
+    events: list[EventView]
+    total: int = 0
+    actor: str | None = None

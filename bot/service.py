@@ -65,6 +65,13 @@ class Service:
         }
         self.feed_commands: Any = None  # a bot.feeds.commands.FeedCommands, set by wiring
 
+        # -- nlp routes
+        self._routes[g.Who] = self.who
+        self._routes[g.Events] = self.events
+        self._routes[g.Article] = self.article_with_nlp
+        self._routes[g.Status] = self.status_with_nlp
+        # -- end nlp routes
+
     # -- entry points -------------------------------------------------------------------------
 
     def handle(self, text: str, ctx: Context | None = None) -> Reply:
@@ -187,4 +194,45 @@ class Service:
 
     def poll(self, request: g.Poll, ctx: Context) -> Reply:
         reply: Reply = self._feeds().poll()
+        return reply
+
+    # -- nlp: who, events, and the actors/events/quotes of an article ------------------------
+
+    def _lookups(self) -> Any:
+        from bot.nlp.canon import user_alias_path
+        from bot.nlp.lookups import Lookups
+
+        extra = user_alias_path(self.settings.db_path)
+        return Lookups(self.store, str(extra) if extra and extra.is_file() else None)
+
+    def who(self, request: g.Who, ctx: Context) -> Reply:
+        reply: Reply = self._lookups().who(request.name)
+        return reply
+
+    def events(self, request: g.Events, ctx: Context) -> Reply:
+        today = self.clock().date()
+        reply: Reply = self._lookups().events(
+            request.topic, request.since, request.until, today=today
+        )
+        return reply
+
+    def article_with_nlp(self, request: g.Article, ctx: Context) -> Reply:
+        reply = self.article(request, ctx)
+        if isinstance(reply, ArticleReply):
+            actors, events, quotes = self._lookups().article_parts(reply.article.id)
+            reply.article.actors, reply.article.events = actors, events
+            reply.article.quotes = quotes
+        return reply
+
+    def status_with_nlp(self, request: g.Status, ctx: Context) -> Reply:
+        from bot.nlp import NLP_VERSION, model_order
+
+        reply = self.status(request, ctx)
+        if isinstance(reply, StatusReply):
+            done = self.store.nlp_analysed_count(NLP_VERSION)
+            models = ", ".join(model_order(self.settings.spacy_model))
+            reply.nlp = (
+                f"{done} of {reply.articles} articles analysed (v{NLP_VERSION}); "
+                f"model: the first that loads of {models}"
+            )
         return reply

@@ -7,6 +7,7 @@ serialised by a re-entrant lock so threads (Slack listeners, the scheduler) can 
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -525,3 +526,333 @@ class Store:
             self.db.execute(
                 "UPDATE feed_notices SET delivered_at = ? WHERE id = ?", [now, notice_id]
             )
+
+    # -- nlp ----------------------------------------------------------------------------------
+    # Actors, mentions, roles, quotes and events written by bot.nlp.analyzer, read by lookups.
+
+    def nlp_articles_to_analyse(self, version: int, limit: int = 500) -> list[ArticleRow]:
+        """Articles not yet analysed by this NLP version (a backfill after upgrades)."""
+        with self.lock:
+            rows = list(
+                self.db.query(
+                    "SELECT * FROM articles WHERE coalesce(nlp_version, 0) < ? "
+                    "ORDER BY id LIMIT ?",
+                    [version, limit],
+                )
+            )
+        return [ArticleRow.from_row(r) for r in rows]
+
+    def nlp_clear_article(self, article_id: int) -> None:
+        with self.lock:
+            for table in ("mentions", "roles", "quotes", "events"):
+                self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+
+    def nlp_set_version(self, article_id: int, version: int) -> None:
+        with self.lock:
+            self.db.execute(
+                "UPDATE articles SET nlp_version = ? WHERE id = ?", [version, article_id]
+            )
+
+    def nlp_upsert_actor(self, key: str, name: str, type_: str, *, prefer_name: bool) -> int:
+        """The actor with this key (created if new); ``prefer_name`` replaces its name."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT id, name, type FROM actors WHERE key = ?", [key]
+            ).fetchone()
+            if row is None:
+                cursor = self.db.execute(
+                    "INSERT INTO actors(key, name, type, created_at) VALUES (?, ?, ?, ?)",
+                    [key, name, type_, utcnow_iso()],
+                )
+                return int(cursor.lastrowid or 0)
+            if prefer_name and name != row[1]:
+                self.db.execute("UPDATE actors SET name = ? WHERE id = ?", [name, row[0]])
+            if row[2] != type_ and type_ == "PERSON" and " " in key:  # a full name is a person
+                self.db.execute("UPDATE actors SET type = ? WHERE id = ?", [type_, row[0]])
+            return int(row[0])
+
+    def nlp_actor_by_key(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM actors WHERE key = ?", [key]))
+        return rows[0] if rows else None
+
+    def nlp_people_with_surname(self, surname_key: str) -> list[dict[str, Any]]:
+        """PERSON actors whose key ends with this surname ("maduro" → "nicolas maduro")."""
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT * FROM actors WHERE type = 'PERSON' AND key LIKE ? ORDER BY id",
+                    [f"% {surname_key}"],
+                )
+            )
+
+    def nlp_add_alias(self, actor_id: int, alias: str, alias_key: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT OR IGNORE INTO actor_aliases(actor_id, alias, alias_key) VALUES (?, ?, ?)",
+                [actor_id, alias, alias_key],
+            )
+
+    def nlp_insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        if table not in ("mentions", "roles", "quotes"):
+            raise ValueError(table)
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = (
+            f"INSERT INTO {table}({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.lock:
+            self.db.conn.executemany(sql, [[r.get(c) for c in columns] for r in rows])
+
+    def nlp_insert_event(self, fields: dict[str, Any]) -> int:
+        columns = list(fields)
+        with self.lock:
+            cursor = self.db.execute(
+                f"INSERT INTO events({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})",
+                [fields[c] for c in columns],
+            )
+            return int(cursor.lastrowid or 0)
+
+    def nlp_set_event_group(self, event_id: int, group_id: int) -> None:
+        with self.lock:
+            self.db.execute("UPDATE events SET group_id = ? WHERE id = ?", [group_id, event_id])
+
+    def nlp_events_of_type_all(self, event_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+        """The latest events of this one's type (itself included), oldest first."""
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT * FROM (SELECT * FROM events "
+                    "WHERE type = (SELECT type FROM events WHERE id = ?) "
+                    "ORDER BY id DESC LIMIT ?) ORDER BY id",
+                    [event_id, limit],
+                )
+            )
+
+    # lookups
+
+    def nlp_find_actors(self, key: str) -> list[dict[str, Any]]:
+        """Actors whose key or one of whose aliases is ``key``, most mentioned first."""
+        sql = """
+            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            FROM actors a
+            WHERE a.key = ? OR a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_key = ?)
+            ORDER BY mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [key, key]))
+
+    def nlp_find_actors_by_word(self, word_key: str) -> list[dict[str, Any]]:
+        """Actors one of whose name words is ``word_key`` (a surname alone, a first name)."""
+        sql = """
+            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            FROM actors a
+            WHERE ' ' || a.key || ' ' LIKE ? OR a.id IN (
+                SELECT actor_id FROM actor_aliases WHERE ' ' || alias_key || ' ' LIKE ?)
+            ORDER BY mentions DESC, a.id
+        """
+        pattern = f"% {word_key} %"
+        with self.lock:
+            return list(self.db.query(sql, [pattern, pattern]))
+
+    def nlp_all_actors(self) -> list[dict[str, Any]]:
+        sql = """
+            SELECT a.id, a.key, a.name, a.type,
+                   (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            FROM actors a ORDER BY mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql))
+
+    def nlp_actor(self, actor_id: int) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM actors WHERE id = ?", [actor_id]))
+        return rows[0] if rows else None
+
+    def nlp_actor_aliases(self, actor_id: int) -> list[str]:
+        with self.lock:
+            return [
+                str(r[0])
+                for r in self.db.execute(
+                    "SELECT DISTINCT m.text FROM mentions m WHERE m.actor_id = ? "
+                    "UNION SELECT alias FROM actor_aliases WHERE actor_id = ?",
+                    [actor_id, actor_id],
+                )
+            ]
+
+    def nlp_actor_mention_count(self, actor_id: int) -> int:
+        with self.lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM mentions WHERE actor_id = ?", [actor_id]
+                ).fetchone()[0]
+            )
+
+    def nlp_actor_articles(self, actor_id: int) -> list[dict[str, Any]]:
+        """Articles mentioning or quoting the actor, oldest first (undated last)."""
+        sql = """
+            SELECT id, title, published AS date, source, url FROM articles
+            WHERE id IN (SELECT article_id FROM mentions WHERE actor_id = ?
+                         UNION SELECT article_id FROM quotes WHERE speaker_id = ?)
+            ORDER BY published IS NULL, published, id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [actor_id, actor_id]))
+
+    def nlp_actor_roles(self, actor_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT role, date, article_id FROM roles WHERE actor_id = ? ORDER BY id",
+                    [actor_id],
+                )
+            )
+
+    def nlp_actor_quotes(self, actor_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT q.*, a.name AS speaker FROM quotes q "
+                    "LEFT JOIN actors a ON a.id = q.speaker_id "
+                    "WHERE q.speaker_id = ? ORDER BY q.id",
+                    [actor_id],
+                )
+            )
+
+    def nlp_actor_event_rows(self, actor_id: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT e.* FROM events e
+            WHERE EXISTS (SELECT 1 FROM json_each(e.actor_ids) j WHERE j.value = ?)
+            ORDER BY e.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [actor_id]))
+
+    def nlp_related_actors(self, actor_id: int, limit: int = 8) -> list[dict[str, Any]]:
+        """Actors mentioned in the same sentences, most often first."""
+        sql = """
+            SELECT a.name, count(*) AS count FROM mentions m1
+            JOIN mentions m2 ON m2.article_id = m1.article_id AND m2.sentence = m1.sentence
+                AND m2.actor_id != m1.actor_id
+            JOIN actors a ON a.id = m2.actor_id
+            WHERE m1.actor_id = ?
+            GROUP BY a.id ORDER BY count DESC, a.name LIMIT ?
+        """
+        with self.lock:
+            return list(self.db.query(sql, [actor_id, limit]))
+
+    def nlp_event_rows(
+        self, *, article_id: int | None = None, group_ids: list[int] | None = None
+    ) -> list[dict[str, Any]]:
+        where: list[str] = []
+        params: list[Any] = []
+        if article_id is not None:
+            where.append("article_id = ?")
+            params.append(article_id)
+        if group_ids is not None:
+            where.append(f"group_id IN ({', '.join('?' for _ in group_ids)})")
+            params.extend(group_ids)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        with self.lock:
+            return list(self.db.query(sql + " ORDER BY id", params))
+
+    def nlp_events_matching(self, words: list[str]) -> list[dict[str, Any]]:
+        """Events whose type, sentence, actors or places contain every word (case-folded)."""
+        sql = "SELECT * FROM events"
+        params: list[Any] = []
+        if words:
+            clauses = []
+            for w in words:
+                clauses.append(
+                    "(lower(type) LIKE ? OR lower(sentence) LIKE ? OR lower(actors) LIKE ? "
+                    "OR lower(targets) LIKE ? OR lower(coalesce(place, '')) LIKE ?)"
+                )
+                params.extend([f"%{w}%"] * 5)
+            sql += " WHERE " + " AND ".join(clauses)
+        with self.lock:
+            return list(self.db.query(sql + " ORDER BY id", params))
+
+    def nlp_article_actors(self, article_id: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT a.id, a.name, a.type, count(*) AS mentions FROM mentions m
+            JOIN actors a ON a.id = m.actor_id WHERE m.article_id = ?
+            GROUP BY a.id ORDER BY min(coalesce(m.start, -1)), a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [article_id]))
+
+    def nlp_article_quotes(self, article_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(
+                self.db.query(
+                    "SELECT q.*, a.name AS speaker FROM quotes q "
+                    "LEFT JOIN actors a ON a.id = q.speaker_id "
+                    "WHERE q.article_id = ? ORDER BY q.id",
+                    [article_id],
+                )
+            )
+
+    def nlp_article_meta(self, article_ids: list[int]) -> dict[int, dict[str, Any]]:
+        if not article_ids:
+            return {}
+        marks = ", ".join("?" for _ in article_ids)
+        with self.lock:
+            rows = self.db.query(
+                f"SELECT id, title, published, source, url FROM articles WHERE id IN ({marks})",
+                article_ids,
+            )
+            return {int(r["id"]): r for r in rows}
+
+    def nlp_analysed_count(self, version: int) -> int:
+        with self.lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM articles WHERE coalesce(nlp_version, 0) >= ?", [version]
+                ).fetchone()[0]
+            )
+
+    def nlp_merge_actor(self, src: int, dst: int) -> None:
+        """Fold actor ``src`` into ``dst``: mentions, roles, quotes, aliases and events follow."""
+        if src == dst:
+            return
+        with self.lock, self.db.atomic():
+            row = self.db.execute("SELECT name FROM actors WHERE id = ?", [src]).fetchone()
+            new = self.db.execute("SELECT name FROM actors WHERE id = ?", [dst]).fetchone()
+            if row is None or new is None:
+                return
+            old_name, new_name = str(row[0]), str(new[0])
+            self.db.execute("UPDATE mentions SET actor_id = ? WHERE actor_id = ?", [dst, src])
+            self.db.execute("UPDATE roles SET actor_id = ? WHERE actor_id = ?", [dst, src])
+            self.db.execute("UPDATE quotes SET speaker_id = ? WHERE speaker_id = ?", [dst, src])
+            self.db.execute(
+                "INSERT OR IGNORE INTO actor_aliases(actor_id, alias, alias_key) "
+                "SELECT ?, alias, alias_key FROM actor_aliases WHERE actor_id = ?", [dst, src]
+            )
+            self.db.execute("DELETE FROM actor_aliases WHERE actor_id = ?", [src])
+            rows = self.db.execute(
+                "SELECT id, actor_ids, actors, targets FROM events e WHERE EXISTS "
+                "(SELECT 1 FROM json_each(e.actor_ids) j WHERE j.value = ?)", [src]
+            ).fetchall()
+            for event_id, ids_json, actors_json, targets_json in rows:
+                ids: list[int] = []
+                for i in json.loads(ids_json or "[]"):
+                    i = dst if i == src else i
+                    if i not in ids:
+                        ids.append(i)
+
+                def rename(names_json: str | None) -> str:
+                    out: list[str] = []
+                    for n in json.loads(names_json or "[]"):
+                        n = new_name if n == old_name else n
+                        if n not in out:
+                            out.append(n)
+                    return json.dumps(out, ensure_ascii=False)
+
+                self.db.execute(
+                    "UPDATE events SET actor_ids = ?, actors = ?, targets = ? WHERE id = ?",
+                    [json.dumps(ids), rename(actors_json), rename(targets_json), event_id],
+                )
+            self.db.execute("DELETE FROM actors WHERE id = ?", [src])

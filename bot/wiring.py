@@ -6,13 +6,17 @@ client, clock) so tests can put the real application around fakes of what cannot
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import UserError
 from bot.ingest import Analyzer, IngestResult, ensure_corpus
 from bot.service import Clock, Service, utc_clock
 from bot.settings import Settings
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,11 +46,18 @@ def build(
     slack_client: Any = None,
     clock: Clock | None = None,
     seed: bool = True,
+    backfill: bool = True,
 ) -> Wirewatch:
     """Build the application; on an empty database, index the bundled corpus first."""
     store = store or Store(settings.db_path)
     clock = clock or utc_clock
     analyzer: Analyzer | None = None
+    # -- nlp: the analyzer loads its spaCy model only when there are articles to analyse
+    from bot.nlp.analyzer import NlpAnalyzer
+
+    nlp_analyzer = NlpAnalyzer(settings, nlp=nlp)
+    analyzer = nlp_analyzer
+    # -- end nlp
     service = Service(store, settings, clock=clock)
     app = Wirewatch(
         settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
@@ -60,6 +71,25 @@ def build(
     app.fetcher = fetcher or Fetcher(settings)
     app.poller = Poller(store, settings, app.fetcher, analyzer=app.analyzer, clock=clock)
     service.feed_commands = FeedCommands(store, settings, app.fetcher, app.poller, clock=clock)
+
+    # -- nlp: with no spaCy model installed, the corpus is indexed without analysis (it is
+    # analysed on a later start, once a model loads); lookups keep working either way
+    if seed and not store.get_meta("corpus_seeded") and not store.count_articles():
+        try:
+            nlp_analyzer.nlp  # noqa: B018  (loads the model: there is work for it)
+        except UserError as exc:
+            log.warning("indexing without NLP: %s", exc.message)
+            analyzer = None
+    # -- end nlp
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
+    # -- nlp: articles stored without NLP (or by an older version) are analysed now
+    if backfill and store.nlp_articles_to_analyse(nlp_analyzer.version, limit=1):
+        from bot.nlp.analyzer import backfill as run_backfill
+
+        try:
+            run_backfill(store, nlp_analyzer)
+        except UserError as exc:
+            log.warning("articles left without NLP: %s", exc.message)
+    # -- end nlp
     return app

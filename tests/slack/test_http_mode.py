@@ -155,8 +155,8 @@ def test_mention_plain_english_who_is(running: Running) -> None:
     running.sender.event(_mention(f"<@{BOT_USER_ID}> who is Trump?"), event_id="EvM2")
     [post] = running.fake.wait_calls("chat.postMessage")
     assert post.body["thread_ts"] == "1700000001.000100"
-    # `who` is answered by a later issue; until then the service says so, in the thread
-    assert "who" in post.body["text"].lower()
+    # the plain-English form reaches `who` (this fixture's corpus is indexed without NLP)
+    assert "trump" in post.body["text"].lower()
 
 
 def test_mention_inside_a_thread_answers_in_that_thread(running: Running) -> None:

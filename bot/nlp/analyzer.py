@@ -1,0 +1,367 @@
+"""The analyzer ingestion calls: parse articles in batches, extract, save, group events.
+
+``NlpAnalyzer`` implements ``bot.ingest.Analyzer``.  It loads the spaCy pipeline on first
+use (through ``load_nlp``), so building the application and answering lookups never load it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.ingest import ArticleDraft
+from bot.nlp import NLP_VERSION, when
+from bot.nlp.canon import AliasTable, canon_key
+from bot.settings import Settings
+from bot.store import ArticleRow, Store
+
+if TYPE_CHECKING:
+    from bot.nlp.extract import ActorX, ArticleAnalysis, EventX
+
+log = logging.getLogger(__name__)
+
+PIPE_BATCH = 64
+PROCESS_THRESHOLD = 400  # paragraphs; below this, worker processes cost more than they save
+
+
+class NlpAnalyzer:
+    """Actors, roles, quotes and events for articles; the model loads on first use."""
+
+    version = NLP_VERSION
+
+    def __init__(self, settings: Settings | None = None, *, nlp: Any = None,
+                 aliases: AliasTable | None = None) -> None:
+        self.settings = settings
+        self._nlp = nlp
+        self._aliases = aliases
+
+    @property
+    def loaded(self) -> bool:
+        return self._nlp is not None
+
+    @property
+    def aliases(self) -> AliasTable:
+        if self._aliases is None:
+            from bot.nlp.pipeline import alias_table_for
+
+            self._aliases = alias_table_for(self.settings)
+        return self._aliases
+
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            from bot.nlp.pipeline import load_nlp
+
+            self._nlp = load_nlp(self.settings, aliases=self.aliases)
+        elif "ww_alias_linker" not in self._nlp.pipe_names:
+            from bot.nlp.pipeline import add_components
+
+            add_components(self._nlp, self.aliases)
+        return self._nlp
+
+    # -- Analyzer protocol ---------------------------------------------------------------------
+
+    def analyze(self, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
+        from bot.nlp.extract import analyses_from_docs, split_paragraphs
+
+        if not drafts:
+            return []
+        nlp = self.nlp
+        plans = [split_paragraphs(d.title, d.text) for d in drafts]
+        texts = [p for plan in plans for p, _o, _h in plan]
+        n_process = 2 if len(texts) >= PROCESS_THRESHOLD and _may_fork() else 1
+        docs = list(nlp.pipe(texts, batch_size=PIPE_BATCH, n_process=n_process))
+        out: list[ArticleAnalysis] = []
+        i = 0
+        for draft, plan in zip(drafts, plans, strict=True):
+            article_docs = docs[i : i + len(plan)]
+            i += len(plan)
+            out.append(analyses_from_docs(self.aliases, article_docs, plan, draft.published))
+        link_batch_surnames(out)
+        return out
+
+    def save(self, store: Store, article_id: int, draft: ArticleDraft, analysis: Any) -> None:
+        from bot.nlp.extract import ArticleAnalysis
+
+        if not isinstance(analysis, ArticleAnalysis):
+            return
+        save_analysis(store, article_id, draft, analysis, self.aliases)
+
+
+def _may_fork() -> bool:
+    """Worker processes are forked: only from a single-threaded process (the CLI), never
+    beside the scheduler's or Slack's threads, whose locks a fork would copy held."""
+    import threading
+
+    return threading.active_count() == 1
+
+
+def link_batch_surnames(analyses: list[ArticleAnalysis]) -> None:
+    """"Trump" alone in one article is "Donald Trump" of another article of the batch."""
+    from bot.nlp.extract import ActorX  # noqa: F401
+
+    people: dict[str, dict[str, ActorX]] = {}
+    for a in analyses:
+        for key, actor in a.actors.items():
+            if actor.type == "PERSON" and " " in key:
+                people.setdefault(key.rsplit(" ", 1)[1], {})[key] = actor
+    for a in analyses:
+        mapping: dict[str, ActorX] = {}
+        for key, actor in a.actors.items():
+            if " " in key or (actor.type in ("NORP", "GPE", "LOC") and not actor.labels["PERSON"]):
+                continue
+            full = people.get(key)
+            if full and len(full) == 1:
+                mapping[key] = next(iter(full.values()))
+        if mapping:
+            a.remap(mapping)
+
+
+def _resolve_single_names(store: Store, analysis: ArticleAnalysis) -> None:
+    """A one-word PERSON/ORG name that is the surname of exactly one stored person."""
+    from bot.nlp.extract import ActorX
+
+    mapping: dict[str, ActorX] = {}
+    for key, actor in analysis.actors.items():
+        if " " in key and actor.type == "PERSON" and store.nlp_actor_by_key(key) is None:
+            # "Anthony Blinken" is the "Antony Blinken" already known: same surname, a
+            # first name one typo away
+            first, surname = key.split(" ", 1)[0], key.rsplit(" ", 1)[1]
+            near = [
+                p for p in store.nlp_people_with_surname(surname)
+                if str(p["key"]).count(" ") == key.count(" ")
+                and difflib.SequenceMatcher(None, first, str(p["key"]).split(" ")[0]).ratio()
+                >= 0.85
+            ]
+            if len(near) == 1:
+                mapping[key] = ActorX(str(near[0]["key"]), str(near[0]["name"]), "PERSON")
+            continue
+        if " " in key or actor.type not in ("PERSON", "ORG"):
+            continue
+        if actor.type == "ORG" and not actor.labels["PERSON"] and store.nlp_actor_by_key(key):
+            continue
+        people = store.nlp_people_with_surname(key)
+        if len(people) == 1:
+            p = people[0]
+            mapping[key] = ActorX(str(p["key"]), str(p["name"]), "PERSON")
+    if mapping:
+        analysis.remap(mapping)
+
+
+def save_analysis(
+    store: Store, article_id: int, draft: ArticleDraft, analysis: ArticleAnalysis,
+    aliases: AliasTable,
+) -> None:
+    store.nlp_clear_article(article_id)
+    _resolve_single_names(store, analysis)
+    ids: dict[str, int] = {}
+    for key, actor in analysis.actors.items():
+        known = aliases.known(key)
+        existing = store.nlp_actor_by_key(key)
+        prefer = known is not None or existing is None or _accents(actor.name) > _accents(
+            str(existing["name"])
+        )
+        name = known.name if known is not None else actor.name
+        ids[key] = store.nlp_upsert_actor(key, name, actor.type, prefer_name=prefer)
+        if existing is None and actor.type == "PERSON" and " " in key and known is None:
+            _absorb_surname(store, key, ids[key])
+        for alias in actor.aliases | {actor.name}:
+            alias_key = canon_key(alias)
+            if alias_key:
+                store.nlp_add_alias(ids[key], alias, alias_key)
+    store.nlp_insert_rows("mentions", [
+        {"article_id": article_id, "actor_id": ids[m.key], "text": m.text, "label": m.label,
+         "start": m.start, "end": m.end, "sentence": m.sentence}
+        for m in analysis.mentions if m.key in ids
+    ])
+    store.nlp_insert_rows("roles", [
+        {"actor_id": ids[r.key], "article_id": article_id, "role": r.role, "date": r.date}
+        for r in analysis.roles if r.key in ids
+    ])
+    store.nlp_insert_rows("quotes", [
+        {"article_id": article_id, "speaker_id": ids.get(q.speaker_key or ""),
+         "speaker_text": q.speaker_text, "text": q.text, "sentence": q.sentence, "date": q.date}
+        for q in analysis.quotes
+    ])
+    names = {k: a.name for k, a in analysis.actors.items()}
+    for k, i in ids.items():
+        row = store.nlp_actor(i)
+        if row is not None:
+            names[k] = str(row["name"])
+    for ev in analysis.events:
+        event_id = store.nlp_insert_event(_event_fields(article_id, ev, ids, names))
+        group_event(store, event_id)
+    store.nlp_set_version(article_id, analysis.version)
+
+
+def _absorb_surname(store: Store, key: str, actor_id: int) -> None:
+    """A person stored earlier by surname alone ("Trump") is this new full name."""
+    surname = key.rsplit(" ", 1)[1]
+    alone = store.nlp_actor_by_key(surname)
+    if alone is None or alone["type"] not in ("PERSON", "ORG") or str(alone["name"]).isupper():
+        return  # (the model often tags a surname alone as an ORG: "Bukele said")
+    if len(store.nlp_people_with_surname(surname)) == 1:
+        store.nlp_merge_actor(int(alone["id"]), actor_id)
+
+
+def _accents(text: str) -> int:
+    return sum(1 for ch in text if ord(ch) > 127)
+
+
+def _event_fields(
+    article_id: int, ev: EventX, ids: dict[str, int], names: dict[str, str]
+) -> dict[str, Any]:
+    def name(key: str | None) -> str | None:
+        return names.get(key) if key else None
+
+    participants = [ids[k] for k in ev.actors + ev.targets if k in ids]
+    places = [ids[k] for k in (ev.origin, ev.destination, ev.via) if k and k in ids]
+    return {
+        "article_id": article_id,
+        "type": ev.type,
+        "cameo": ev.cameo,
+        "date": ev.date,
+        "date_precision": ev.date_precision,
+        "date_text": ev.date_text,
+        "actors": json.dumps([names.get(k, k) for k in ev.actors], ensure_ascii=False),
+        "targets": json.dumps([names.get(k, k) for k in ev.targets], ensure_ascii=False),
+        "actor_ids": json.dumps(participants + [p for p in places if p not in participants]),
+        "place": name(ev.destination) or name(ev.via) or name(ev.origin),
+        "origin": name(ev.origin),
+        "destination": name(ev.destination),
+        "via": name(ev.via),
+        "quantity": ev.quantity,
+        "quantity_text": ev.quantity_text,
+        "unit": ev.unit,
+        "negated": int(ev.negated),
+        "modality": ev.modality,
+        "sentence": ev.sentence,
+        "sentence_index": ev.sentence_index,
+    }
+
+
+# -- the same event across articles -------------------------------------------------------------
+
+
+def same_event(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same type, compatible dates, overlapping participants and a shared specific detail."""
+    if a["type"] != b["type"] or bool(a["negated"]) != bool(b["negated"]):
+        return False
+    if not when.compatible(a["date"], b["date"], days=2):
+        return False
+    if (
+        a["article_id"] == b["article_id"] and a["date"] and a["date"] == b["date"]
+        and a["date_precision"] == "day"
+        and (a["destination"] == b["destination"] or not a["destination"] or not b["destination"])
+    ):
+        return True  # one article telling the same dated event twice
+    ids_a = set(json.loads(a["actor_ids"] or "[]"))
+    ids_b = set(json.loads(b["actor_ids"] or "[]"))
+    if not ids_a & ids_b:
+        return False
+    places_a = {a["destination"], a["origin"], a["via"]} - {None}
+    places_b = {b["destination"], b["origin"], b["via"]} - {None}
+    if a["destination"] and b["destination"] and a["destination"] != b["destination"]:
+        return False
+    same_quantity = quantities_match(a, b)
+    shared_place = bool(places_a & places_b)
+    both_dated = bool(a["date"] and b["date"])
+    people_a = set(json.loads(a["actors"] or "[]"))
+    people_b = set(json.loads(b["actors"] or "[]"))
+    shared_actor = bool(people_a & people_b)
+    if both_dated:
+        return shared_actor or shared_place or same_quantity
+    targets_a = set(json.loads(a["targets"] or "[]"))
+    targets_b = set(json.loads(b["targets"] or "[]"))
+    same_targets = bool(targets_a & targets_b) or not (targets_a and targets_b)
+    return same_quantity or (shared_place and shared_actor) or (
+        shared_actor and same_targets and _person_in(a, b) and _similar(a, b)
+    )
+
+
+_STOP = {"that", "this", "with", "from", "have", "were", "been", "their", "they", "which",
+         "would", "will", "said", "says", "after", "into", "also", "more", "than", "about"}
+
+
+def _words(text: str) -> set[str]:
+    from bot.nlp.canon import fold
+
+    return {w for w in re.findall(r"[a-z]{4,}", fold(text)) if w not in _STOP}
+
+
+def _similar(a: dict[str, Any], b: dict[str, Any], threshold: float = 0.12) -> bool:
+    """The two sentences share enough content words to tell the same story."""
+    wa, wb = _words(a["sentence"] or ""), _words(b["sentence"] or "")
+    if not wa or not wb:
+        return False
+    return len(wa & wb) / len(wa | wb) >= threshold
+
+
+def quantities_match(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """238 matches 238, and "more than 200" or "about 250"; no number matches nothing."""
+    qa, qb = a["quantity"], b["quantity"]
+    if qa is None or qb is None:
+        return False
+    if qa == qb:
+        return True
+    for (x, tx), (y, _ty) in (((qa, a["quantity_text"]), (qb, b["quantity_text"])),
+                              ((qb, b["quantity_text"]), (qa, a["quantity_text"]))):
+        text = (tx or "").lower()
+        if text.startswith(("more than", "over", "at least")) and x < y <= x * 1.3:
+            return True
+        if text.startswith(("about", "around", "some", "nearly", "roughly", "almost")) and (
+            abs(x - y) <= 0.15 * x
+        ):
+            return True
+    return False
+
+
+def _person_in(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Both name the same actor who is not a country (a person or an organisation)."""
+    ids_a = set(json.loads(a["actor_ids"] or "[]"))
+    ids_b = set(json.loads(b["actor_ids"] or "[]"))
+    return bool(ids_a & ids_b) and a["sentence"] != b["sentence"] and bool(
+        set(json.loads(a["actors"] or "[]")) & set(json.loads(b["actors"] or "[]"))
+        - {"United States", "Venezuela", "Mexico"}
+    )
+
+
+def group_event(store: Store, event_id: int) -> int:
+    rows = store.nlp_events_of_type_all(event_id)
+    me = next(r for r in rows if r["id"] == event_id)
+    group = event_id
+    for other in rows:
+        if other["id"] == event_id or other["type"] != me["type"]:
+            continue
+        if same_event(me, other):
+            group = int(other["group_id"] or other["id"])
+            break
+    store.nlp_set_event_group(event_id, group)
+    return group
+
+
+def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
+    """Analyse articles stored without NLP (or by an older version).  Returns how many."""
+    done = 0
+    while True:
+        rows = store.nlp_articles_to_analyse(analyzer.version, limit=batch)
+        if not rows:
+            return done
+        drafts = [_draft_of(r) for r in rows]
+        analyses = analyzer.analyze(drafts)
+        with store.transaction():
+            for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
+                analyzer.save(store, row.id, draft, analysis)
+        done += len(rows)
+
+
+def _draft_of(row: ArticleRow) -> ArticleDraft:
+    return ArticleDraft(
+        title=row.title, text=row.text, url=row.url, guid=row.guid, source=row.source,
+        author=row.author, dateline=row.dateline, published=row.published,
+        published_precision=row.published_precision, feed_id=row.feed_id, origin=row.origin,
+    )
