@@ -109,7 +109,7 @@ class Analyzed:
                     self._countries[group.label] = n
         return self._countries
 
-    def keys(self) -> set[str]:
+    def index_keys(self) -> set[str]:
         """Index keys the article offers: its stems and its structured facts."""
         out: set[str] = set()
         for zone in ZONES:

@@ -253,10 +253,7 @@ class _Parser:
                 if self.peek().kind in ("EOF", "RP", "OR", "AND") or not (parts or self.i > 1):
                     raise self.error("`AND` needs something on both sides.", tok)
                 continue
-            if tok.kind == "WORD":
-                node = self.word_run()
-            else:
-                node = self.parse_unary()
+            node = self.word_run() if tok.kind == "WORD" else self.parse_unary()
             if node is not None:
                 parts.append(node)
         if not parts:

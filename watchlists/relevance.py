@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from watchlists.document import Analyzed, Hit
-from watchlists.query import And, Filter, Node, Not, Or, Query, Term
+from watchlists.query import And, Filter, Node, Not, Query, Term
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
 
 CENTRAL_BODY_MIN = 3

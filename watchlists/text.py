@@ -16,8 +16,7 @@ _ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _VOWEL = re.compile(r"[aeiouy]")
 
-STOPWORDS = frozenset(
-    """
+_STOP_TEXT = """
     a about above after again against all also am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
     further had has have having he her here hers herself him himself his how i if in into is it
@@ -26,8 +25,8 @@ STOPWORDS = frozenset(
     themselves then there these they this those through to too under until up us very was we
     were what when where which while who whom why will with would you your yours yourself
     yourselves latest article articles story stories report reports about regarding re via
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOP_TEXT.split())
 
 # Irregular forms the suffix rules cannot reach.
 _IRREGULAR = {
