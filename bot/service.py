@@ -57,6 +57,11 @@ class Service:
             g.Status: self.status,
             g.Help: self.help,
         }
+        # -- watch: watch, watches, unwatch, mute, unmute, digest --
+        from bot.watch_commands import WatchCommands
+
+        self.watch_commands = WatchCommands(store, settings, clock=lambda: self.clock())
+        self._routes.update(self.watch_commands.routes())
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -152,3 +157,17 @@ class Service:
             last_poll=self.store.last_poll(),
             database=self.store.path,
         )
+
+    # -- watch ----------------------------------------------------------------------------------
+
+    def mark_not_relevant(
+        self, ctx: Context, *, alert_id: int | None = None, watch_id: int | None = None,
+        article_id: int | None = None,
+    ) -> Reply:
+        """The alert's "not relevant" button (by alert id, or watch id + article id)."""
+        try:
+            return self.watch_commands.mark_not_relevant(
+                ctx, alert_id=alert_id, watch_id=watch_id, article_id=article_id
+            )
+        except UserError as exc:
+            return ErrorReply(message=exc.message, code=exc.code, hint=exc.hint)
