@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from bot.store import Store
 from watchlists.decide import (
+    Signature,
     digest_due,
     disposition,
     iso,
@@ -276,7 +277,7 @@ class AlertPipeline:
         return created
 
     def _record(
-        self, watch: WatchRecord, adoc: Analyzed, signature: tuple[int, ...], now: datetime
+        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime
     ) -> int | None:
         query = compile_watch(watch)
         assert query is not None

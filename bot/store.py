@@ -7,7 +7,6 @@ serialised by a re-entrant lock so threads (Slack listeners, the scheduler) can 
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import threading
@@ -21,7 +20,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.schema import migrations
-from watchlists.decide import Earlier
+from watchlists.decide import Earlier, Signature
 from watchlists.storage import AlertRecord, WatchRecord
 
 # Private-use characters mark highlighted terms in snippets; renderers turn them into bold.
@@ -442,12 +441,12 @@ class Store:
             ))
         return [self._alert(r) for r in rows]
 
-    def save_signature(self, article_id: int, signature: Sequence[int]) -> None:
+    def save_signature(self, article_id: int, signature: Signature) -> None:
         with self.lock:
             self.db.execute(
                 "INSERT INTO article_signatures(article_id, signature) VALUES (?, ?) "
                 "ON CONFLICT(article_id) DO NOTHING",
-                [article_id, json.dumps(list(signature))],
+                [article_id, signature.to_json()],
             )
 
     def recent_signatures(self, channel: str, since: str, limit: int = 500) -> list[Earlier]:
@@ -462,7 +461,7 @@ class Store:
                 [channel, channel, since, limit],
             ).fetchall()
         return [
-            Earlier(int(aid), str(key), tuple(json.loads(sig))) for aid, key, sig in rows if key
+            Earlier(int(aid), str(key), Signature.from_json(sig)) for aid, key, sig in rows if key
         ]
 
     def add_feedback(

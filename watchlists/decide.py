@@ -7,6 +7,7 @@ values it read from the store and the clock.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 from collections.abc import Iterable
@@ -107,13 +108,29 @@ def retry_delay(attempts: int, retry_after: float | None = None, *, cap: float =
 # -- near-duplicates ----------------------------------------------------------------------------
 
 SHINGLE = 3
-PERMUTATIONS = 64
-NEAR_DUPLICATE = 0.5
+PERMUTATIONS = 128
+NEAR_DUPLICATE = 0.5  # estimated containment of the shorter text in the longer one
 _PRIME = (1 << 61) - 1
 _rng = random.Random(20251123)  # fixed: signatures must be comparable across processes
 _HASHES = tuple(
     (_rng.randrange(1, _PRIME), _rng.randrange(0, _PRIME)) for _ in range(PERMUTATIONS)
 )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A MinHash signature and the number of distinct shingles it summarises."""
+
+    values: tuple[int, ...]
+    size: int
+
+    def to_json(self) -> str:
+        return json.dumps({"n": self.size, "h": list(self.values)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Signature:
+        data = json.loads(text)
+        return cls(values=tuple(int(v) for v in data["h"]), size=int(data["n"]))
 
 
 def shingles(text: str, k: int = SHINGLE) -> set[int]:
@@ -127,17 +144,28 @@ def shingles(text: str, k: int = SHINGLE) -> set[int]:
     return out
 
 
-def minhash(text: str) -> tuple[int, ...]:
+def minhash(text: str) -> Signature:
     """A MinHash signature of the text's word shingles."""
     sh = shingles(text)
-    return tuple(min((a * x + b) % _PRIME for x in sh) for a, b in _HASHES)
+    values = tuple(min((a * x + b) % _PRIME for x in sh) for a, b in _HASHES)
+    return Signature(values=values, size=len(sh))
 
 
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Estimated Jaccard similarity of two signatures."""
-    if not a or len(a) != len(b):
+def similarity(a: Signature, b: Signature) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    if not a.values or len(a.values) != len(b.values):
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
+    return sum(1 for x, y in zip(a.values, b.values, strict=True) if x == y) / len(a.values)
+
+
+def containment(a: Signature, b: Signature) -> float:
+    """Estimated share of the shorter text's shingles found in the other one: a shortened
+    syndicated copy of a story is contained in the original even when Jaccard is low."""
+    j = similarity(a, b)
+    smaller = min(a.size, b.size)
+    if smaller <= 0:
+        return 0.0
+    return min(1.0, j / (1 + j) * (a.size + b.size) / smaller)
 
 
 @dataclass(frozen=True)
@@ -146,11 +174,11 @@ class Earlier:
 
     article_id: int
     story_key: str
-    signature: tuple[int, ...]
+    signature: Signature
 
 
 def story_key_for(
-    article_id: int, signature: tuple[int, ...], earlier: Iterable[Earlier],
+    article_id: int, signature: Signature, earlier: Iterable[Earlier],
     threshold: float = NEAR_DUPLICATE,
 ) -> str:
     """The story an article belongs to: that of the most similar earlier article when it is a
@@ -159,7 +187,7 @@ def story_key_for(
     for e in earlier:
         if e.article_id == article_id:
             return e.story_key
-        sim = similarity(signature, e.signature)
+        sim = containment(signature, e.signature)
         if sim >= threshold and (best is None or sim > best[0]):
             best = (sim, e.story_key)
     return best[1] if best else f"article:{article_id}"

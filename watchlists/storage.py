@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watchlists.decide import Earlier
+from watchlists.decide import Earlier, Signature
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class WatchStorage(Protocol):
         ...
 
     # near-duplicate detection
-    def save_signature(self, article_id: int, signature: Sequence[int]) -> None: ...
+    def save_signature(self, article_id: int, signature: Signature) -> None: ...
 
     def recent_signatures(self, channel: str, since: str, limit: int = 500) -> list[Earlier]: ...
 
