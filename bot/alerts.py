@@ -93,6 +93,7 @@ class AlertView:
     actors: list[str] = field(default_factory=list)
     key_event: str | None = None
     thread_reply: bool = False  # True: a later outlet's version, posted in the story's thread
+    thread_of: int | None = None  # the article whose post heads the thread
     buttons: list[AlertButton] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +145,8 @@ def alert_text(view: AlertView | DigestView) -> str:
         return "\n".join(lines)
     meta = " · ".join(x for x in (view.source, view.date) if x)
     if view.thread_reply:
-        return (f"  ↳ Also reported by {view.source or 'another outlet'}: "
+        head = f" (thread of article [{view.thread_of}])" if view.thread_of else ""
+        return (f"  ↳ Also reported by {view.source or 'another outlet'}{head}: "
                 f"[{view.article_id}] {view.title}" + (f" ({view.date})" if view.date else ""))
     lines = [
         f"🔔 Watch #{view.watch_id} “{view.watch_query}” — new article",
@@ -295,7 +297,7 @@ class AlertPipeline:
 
     # -- views ------------------------------------------------------------------------------
 
-    def view(self, alert: AlertRecord, *, thread_reply: bool = False) -> AlertView | None:
+    def view(self, alert: AlertRecord, *, thread_of: int | None = None) -> AlertView | None:
         watch = self.store.get_watch(alert.watch_id)
         row = self.store.get_article(alert.article_id)
         if watch is None or row is None:
@@ -314,7 +316,8 @@ class AlertPipeline:
             channel=alert.channel, article_id=row.id, title=row.title, url=row.url,
             source=row.source, date=row.published, lead=lead,
             why=[WhyItem(w["label"], list(w["where"])) for w in reason.get("why", [])],
-            actors=list(facts["actors"]), key_event=key_event, thread_reply=thread_reply,
+            actors=list(facts["actors"]), key_event=key_event,
+            thread_reply=thread_of is not None, thread_of=thread_of,
             buttons=[
                 AlertButton("watch_mute", "Mute 24 h", f"mute {watch.id} for 24h"),
                 AlertButton("watch_unwatch", "Unwatch", f"unwatch {watch.id}"),
@@ -350,14 +353,15 @@ class AlertPipeline:
                 report.waiting += 1
                 continue
             thread_ts = None
+            thread_of = None
             if alert.story_key:
                 root = self.store.story_root(alert.channel, alert.story_key, alert.id)
                 if root is not None:
                     if root.status != "sent" or not root.ts:
                         report.waiting += 1  # the story's first post is not out yet
                         continue
-                    thread_ts = root.ts
-            view = self.view(alert, thread_reply=thread_ts is not None)
+                    thread_ts, thread_of = root.ts, root.article_id
+            view = self.view(alert, thread_of=thread_of)
             if view is None:  # watch or article deleted: nothing to post
                 self.store.update_alert(alert.id, status="failed", error="gone")
                 report.failed += 1

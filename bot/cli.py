@@ -24,7 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("shell", help="console front end: type commands, see replies")
-    sub.add_parser("demo", help="shell plus a local replay feed and a ready watch")
+    demo = sub.add_parser("demo", help="shell plus a local replay feed and a ready watch")
+    # -- watch: demo options --
+    demo.add_argument("--interval", type=float, default=4.0,
+                      help="seconds between articles released by the replay feed (default 4)")
+    demo.add_argument("--seconds", type=float, default=None,
+                      help="run without the shell for this many seconds, printing alerts")
+    demo.add_argument("--db", type=Path, default=None,
+                      help="database file for the demo (default: a fresh temporary one)")
     ask = sub.add_parser("ask", help="run one command and print the reply")
     ask.add_argument("text", nargs="+", help="the command, e.g. \"search deportation flights\"")
     ask.add_argument("--json", action="store_true", help="print the structured reply")
@@ -134,6 +141,69 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
         app.close()
 
 
+# -- watch: demo ---------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay feed on 127.0.0.1 + a ready watch + alerts printed in the console."""
+    import dataclasses
+    import tempfile
+    import threading
+    import time
+
+    from bot.alerts import AlertPipeline, ConsoleSender
+    from bot.demo import DEMO_QUERY, DemoFeedReader, DemoFeedServer, run_demo_loop
+    from bot.render import render
+    from bot.service import Context
+    from bot.shell import Shell
+    from bot.wiring import build
+
+    tmp = None
+    if args.db is None:
+        tmp = tempfile.TemporaryDirectory(prefix="wirewatch-demo-")
+        db = Path(tmp.name) / "demo.db"
+    else:
+        db = args.db
+    app = build(dataclasses.replace(settings, db_path=db), seed=False)
+    server = DemoFeedServer(interval=max(0.5, args.interval))
+    stop = threading.Event()
+    try:
+        url = server.start()
+        shell = Shell(app)
+        headless = args.seconds is not None
+        emit = _print if headless else shell.notify
+        ctx = Context(channel="console", user="demo", front_end="console")
+        _print(f"wirewatch demo — replay feed at {url}, one article every "
+               f"{server.interval:g}s; database {db}")
+        _print(render(app.service.handle(f"watch {DEMO_QUERY}", ctx)))
+        _print("The first article is the feed's back catalogue (no alert). Watch alerts arrive "
+               "below; type commands meanwhile (`watches`, `search Caracas`, `quit`).")
+        pipeline = AlertPipeline(app.store, clock=app.clock)
+        reader = DemoFeedReader(app.store, url, pipeline.on_new_articles,
+                                analyzer=app.analyzer)
+
+        def report(exc: Exception) -> None:
+            log.exception("demo poll failed", exc_info=exc)
+            emit(f"(demo poll failed: {type(exc).__name__}; retrying)")
+
+        loop = threading.Thread(
+            target=run_demo_loop, args=(reader, pipeline, ConsoleSender(emit), stop),
+            kwargs={"every": 1.0, "on_error": report}, name="demo-poll", daemon=True,
+        )
+        loop.start()
+        if headless:
+            time.sleep(max(0.0, args.seconds))
+            return 0
+        return shell.run()
+    finally:
+        stop.set()
+        server.stop()
+        time.sleep(0.1)
+        app.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
 def _not_yet(name: str) -> int:
     _print(f"`wirewatch {name}` is not available yet in this version.")
     return 2
@@ -156,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ingest(args, settings)
         if command == "shell":
             return cmd_shell(args, settings)
+        if command == "demo":
+            return cmd_demo(args, settings)
         return _not_yet(command)
     except UserError as exc:
         print(f"wirewatch: {exc.message}", file=sys.stderr)
