@@ -6,13 +6,15 @@ shared by every watch checked against it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from watchlists.synonyms import Stems, Thesaurus
 from watchlists.text import fold, stems
 
-LEAD_WORDS = 60
+LEAD_WORDS = 60  # the lead: the first paragraph, at most this many words
+LEAD_MIN_WORDS = 20  # a shorter first paragraph (a kicker, a caption) takes in the next one
 ZONES = ("title", "lead", "body")
 
 
@@ -129,6 +131,19 @@ def _forms(values: tuple[str, ...] | None) -> tuple[Stems, ...] | None:
     return tuple(f for f in (tuple(stems(v)) for v in values) if f)
 
 
+def lead_size(text: str) -> int:
+    """How many words of the text form its lead."""
+    size = 0
+    for paragraph in re.split(r"\n\s*\n|\n", text.strip()):
+        n = len(stems(paragraph))
+        if not n:
+            continue
+        size += n
+        if size >= LEAD_MIN_WORDS:
+            break
+    return min(size, LEAD_WORDS)
+
+
 def analyze(doc: ArticleDoc) -> Analyzed:
     body_tokens = stems(doc.text)
     if doc.lead is not None:
@@ -136,7 +151,8 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         # the lead is the start of the text: the body is what follows it
         body = body_tokens[len(lead):] if body_tokens[: len(lead)] == lead else body_tokens
     else:
-        lead, body = body_tokens[:LEAD_WORDS], body_tokens[LEAD_WORDS:]
+        size = lead_size(doc.text)
+        lead, body = body_tokens[:size], body_tokens[size:]
     zones = {"title": stems(doc.title), "lead": lead, "body": body}
     return Analyzed(
         doc=doc,
