@@ -311,6 +311,7 @@ def _digest(rest: str) -> Digest:
 _PLAIN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), c)
     for p, c in (
+        (r"^what\s+(?:are|is)\s+(?:we|you|this channel)\s+watching.*$", "watches"),
         (r"^(?:who|what)\s+(?:is|are|was|were)\s+(?:the\s+)?(.+)$", "who"),
         (r"^who'?s\s+(.+)$", "who"),
         (r"^tell me about\s+(.+)$", "who"),
@@ -318,7 +319,6 @@ _PLAIN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(?:show\s+)?(?:the\s+)?timeline(?:\s+(?:of|for))?\s*(.*)$", "events"),
         (r"^(?:search|find|look up|look for)\s+(?:for\s+)?(.+)$", "search"),
         (r"^(?:show|open|read)\s+article\s+(.+)$", "article"),
-        (r"^what\s+(?:are|is)\s+(?:we|you|this channel)\s+watching.*$", "watches"),
         (r"^(?:list|show)\s+(?:the\s+|our\s+|my\s+)?watch(?:es|list)?.*$", "watches"),
         (r"^(?:stop|quit)\s+watching\s+(.+)$", "unwatch"),
         (r"^(?:keep an eye on|alert (?:me|us) (?:about|on|when))\s+(.+)$", "watch"),

@@ -3,13 +3,21 @@ pacing and retries."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
 from bot.alerts import AlertPipeline, AlertView, ConsoleSender, DeliveryError, DigestView
 from bot.demo_articles import NEAR_MISSES, SYNDICATED
 from bot.store import Store
-from tests.watch.conftest import FakeClock, RecordingSender, draft, ingest, rate_limited, seed_drafts
+from tests.watch.conftest import (
+    FakeClock,
+    RecordingSender,
+    draft,
+    ingest,
+    rate_limited,
+    seed_drafts,
+)
 from watchlists.decide import iso
 
 TOPIC = "deportation flights to Venezuela"
@@ -231,7 +239,7 @@ def test_posts_are_paced_per_channel(wstore: Store, clock: FakeClock) -> None:
     assert len(sender.posts) == 10
     for channel in ("C1", "C2"):
         times = [p.at for p in sender.posts if p.channel == channel]
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert gaps and min(gaps) >= 1.0, gaps
     # the two channels interleave: the total wait is about 4 s, not 9 s
     assert sum(clock.slept) < 6
