@@ -1,0 +1,118 @@
+"""End to end over real HTTP on 127.0.0.1: a replay feed mixing on-topic stories, near misses
+and off-topic news → exactly the on-topic alerts, once; re-poll and restart → none again."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from bot.alerts import AlertPipeline, AlertView
+from bot.demo import DEMO_QUERY, DemoFeedReader, DemoFeedServer, demo_items
+from bot.store import Store
+from tests.watch.conftest import FakeClock, RecordingSender
+from watchlists.decide import iso
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_watch(store: Store, clock: FakeClock) -> int:
+    return store.add_watch(channel="C1", query=DEMO_QUERY, understood="", mode="central",
+                           created_by="U1", created_at=iso(clock()))
+
+
+def test_replay_feed_alerts_exactly_the_on_topic_stories_once(
+    db_file: Path, clock: FakeClock
+) -> None:
+    items = demo_items()
+    on_topic = {i.title for i in items if i.kind in ("seed", "duplicate")}
+    assert items[0].kind == "off-topic", "the back catalogue item"
+    server = DemoFeedServer(items, interval=None, lifetime=60)
+    url = server.start()
+    try:
+        store = Store(db_file)
+        make_watch(store, clock)
+        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
+        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
+        sender = RecordingSender(clock)
+        assert reader.poll_once() == []  # first poll: back catalogue, no alert
+        alerted: list[str] = []
+        for _ in range(len(items) - 1):
+            server.release()
+            alerted += [a["title"] for a in reader.poll_once()]
+            pipeline.deliver_pending(sender)
+        assert sorted(alerted) == sorted(on_topic)
+        assert len(sender.posts) == 6
+        threaded = [p for p in sender.posts if p.thread_ts]
+        assert len(threaded) == 1 and isinstance(threaded[0].view, AlertView)
+        assert threaded[0].view.source == "Wire Service Weekly"
+        assert reader.poll_once() == []  # re-poll: nothing new
+        assert pipeline.deliver_pending(sender).sent == 0
+        store.close()
+
+        store = Store(db_file)  # restart
+        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
+        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
+        reader.polls = 1  # as if it were the long-running poller: not a backfill
+        assert reader.poll_once() == []
+        assert pipeline.deliver_pending(sender).sent == 0
+        assert len(sender.posts) == 6
+        assert len(store.list_alerts()) == 6
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_on_topic_back_catalogue_does_not_alert(db_file: Path, clock: FakeClock) -> None:
+    items = [i for i in demo_items() if i.kind == "seed"]
+    server = DemoFeedServer(items, interval=None, initial=3, lifetime=60)
+    url = server.start()
+    try:
+        store = Store(db_file)
+        make_watch(store, clock)
+        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
+        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
+        assert reader.poll_once() == []
+        assert store.count_articles() == 3
+        server.release()
+        assert [a["title"] for a in reader.poll_once()] == [items[3].title]
+        store.close()
+    finally:
+        server.stop()
+
+
+def test_feed_server_releases_over_time_and_stops_by_itself() -> None:
+    now = [100.0]
+    server = DemoFeedServer(interval=5, lifetime=2, clock=lambda: now[0])
+    url = server.start()
+    assert server.released() == 1
+    assert httpx.get(url, timeout=5).text.count("<item>") == 1
+    now[0] += 11
+    assert httpx.get(url, timeout=5).text.count("<item>") == 3
+    assert httpx.get(url.replace("feed.xml", "nope"), timeout=5).status_code == 404
+    server._timer.join(5)  # type: ignore[union-attr]
+    assert server._server is None
+
+
+def test_wirewatch_demo_command_fires_alerts(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
+    env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8",
+               WIREWATCH_DB=str(tmp_path / "unused.db"))
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--seconds", "11", "--interval", "0.4",
+         "--db", str(tmp_path / "demo.db")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "Watching here as watch 1" in text
+    assert text.count("🔔 Watch #1") == 5, text
+    assert "Mexico, Venezuela Begin Repatriation Flights" in text
+    assert "Also reported by Wire Service Weekly" in text
+    for silent in ("Colombia receives", "Chevron", "Brazil hold talks", "Honduras and",
+                   "Caracas FC", "Storms ground"):
+        assert silent not in text, silent
+    assert not (tmp_path / "unused.db").exists()
