@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -232,6 +233,7 @@ class AlertPipeline:
         self._matcher_key: tuple[tuple[int, str, str], ...] = ()
         self._watches: dict[int, WatchRecord] = {}
         self._last_post: dict[str, datetime] = {}
+        self._lock = threading.RLock()  # the poller's threads and the scheduler share this
 
     # -- matching ---------------------------------------------------------------------------
 
@@ -250,6 +252,10 @@ class AlertPipeline:
         """Match new articles and record their alerts (the outbox).  Backfill never alerts."""
         if backfill or not article_ids:
             return []
+        with self._lock:
+            return self._on_new_articles(article_ids)
+
+    def _on_new_articles(self, article_ids: Sequence[int]) -> list[dict[str, Any]]:
         matcher, watches = self.matcher()
         if not len(matcher):
             return []
@@ -345,6 +351,10 @@ class AlertPipeline:
 
     def deliver_pending(self, sender: Sender, now: datetime | None = None) -> DeliveryReport:
         """Post what the outbox holds, then any due digests.  Safe to call at any time."""
+        with self._lock:
+            return self._deliver_pending(sender, now)
+
+    def _deliver_pending(self, sender: Sender, now: datetime | None) -> DeliveryReport:
         report = DeliveryReport()
         now = now or self.clock()
         blocked: set[str] = set()  # a channel whose head alert failed keeps its order

@@ -151,7 +151,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import threading
     import time
 
-    from bot.alerts import AlertPipeline, ConsoleSender
+    from bot.alerts import ConsoleSender
     from bot.demo import DEMO_QUERY, DemoFeedReader, DemoFeedServer, run_demo_loop
     from bot.render import render
     from bot.service import Context
@@ -178,7 +178,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _print(render(app.service.handle(f"watch {DEMO_QUERY}", ctx)))
         _print("The first article is the feed's back catalogue (no alert). Watch alerts arrive "
                "below; type commands meanwhile (`watches`, `search Caracas`, `quit`).")
-        pipeline = AlertPipeline(app.store, clock=app.clock)
+        pipeline = app.alerts
         reader = DemoFeedReader(app.store, url, pipeline.on_new_articles,
                                 analyzer=app.analyzer)
 

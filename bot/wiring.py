@@ -25,6 +25,9 @@ class Wirewatch:
     fetcher: Any = None
     slack_client: Any = None
     seeded: IngestResult | None = None
+    # -- watch: the alert pipeline; the poller calls alerts.on_new_articles(ids, backfill)
+    # and the scheduler/poll loop calls alerts.deliver_pending(sender) after each poll --
+    alerts: Any = None
 
     def close(self) -> None:
         self.store.close()
@@ -49,6 +52,10 @@ def build(
         settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
         fetcher=fetcher, slack_client=slack_client,
     )
+    # -- watch --
+    from bot.alerts import AlertPipeline
+
+    app.alerts = AlertPipeline(store, clock=clock)
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
     return app

@@ -381,7 +381,24 @@ def parse(text: str, thesaurus: Thesaurus | None = None) -> Query:
                          text, MAX_QUERY)
     parser = _Parser(text, thesaurus or default_thesaurus())
     root = parser.parse()
+    if not has_positive(root):
+        raise QueryError(
+            "A watch needs something to look for, not only things to exclude "
+            "(every OR branch too): e.g. `deportation -Mexico`.", text, 0,
+        )
     return Query(text=text, root=root, mode=parser.mode or "central")
+
+
+def has_positive(node: Node) -> bool:
+    """Whether a match needs some term present (a query of only exclusions would match
+    nearly every article)."""
+    if isinstance(node, (Term, Filter)):
+        return True
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, And):
+        return any(has_positive(c) for c in node.children)
+    return all(has_positive(c) for c in node.children)
 
 
 # -- explain ----------------------------------------------------------------------------------

@@ -104,6 +104,8 @@ def test_or_binds_looser_than_and() -> None:
         ("mode:sometimes", 0, "mode"),
         ("()", 0, "Nothing"),
         ("", 0, "empty"),
+        ("-weather", 0, "something to look for"),
+        ("flights OR -weather", 0, "something to look for"),
     ],
 )
 def test_malformed_queries_point_at_the_problem(query: str, position: int, fragment: str) -> None:
