@@ -141,6 +141,46 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
         app.close()
 
 
+# -- feeds ---------------------------------------------------------------------------------
+
+
+def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """`wirewatch poll --once`: poll due feeds and exit; without it, poll on the schedule."""
+    import threading
+
+    from bot.feeds.commands import poll_reply
+    from bot.feeds.poller import PollReport
+    from bot.feeds.scheduler import PollScheduler
+    from bot.render import render
+    from bot.wiring import build
+
+    app = build(settings)
+    try:
+        if args.once:
+            report = app.poller.poll_due(app.clock())
+            _print(render(poll_reply(report)))
+            return 0
+
+        def show(report: PollReport) -> None:
+            _print(render(poll_reply(report)))
+
+        scheduler = PollScheduler(app.poller, on_report=show)
+        _print(
+            f"Polling feeds every {settings.poll_seconds} s per feed (checking what is due "
+            "every 30 s). Ctrl-C stops."
+        )
+        scheduler.start()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            _print("Stopping (finishing the current poll)…")
+        finally:
+            scheduler.shutdown(wait=True)
+        return 0
+    finally:
+        app.close()
+
+
 # -- watch: demo ---------------------------------------------------------------------------------
 
 
@@ -226,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ingest(args, settings)
         if command == "shell":
             return cmd_shell(args, settings)
+        if command == "poll":
+            return cmd_poll(args, settings)
         if command == "demo":
             return cmd_demo(args, settings)
         return _not_yet(command)

@@ -366,10 +366,12 @@ def parse(text: str) -> Request:
     if cmd in ("events", "event", "timeline"):
         return _events(_strip_q(rest))
     if cmd in ("search", "find"):
-        query = rest.strip()
+        query, page = rest.strip(), 1
+        if m := re.search(r"\s+page\s+(\d{1,4})$", query, flags=re.I):
+            query, page = query[: m.start()].strip(), max(1, int(m.group(1)))
         if not query:
             raise BadCommand("Search for what? Say `search QUERY`.")
-        return Search(query=query[:500])
+        return Search(query=query[:500], page=page)
     if cmd in ("article", "art"):
         if not rest:
             raise BadCommand("Which article? Say `article ID` (IDs are shown by `search`).")

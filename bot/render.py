@@ -10,7 +10,12 @@ from typing import Any
 from bot.replies import (
     ArticleReply,
     ErrorReply,
+    FeedImportReply,
+    FeedReply,
+    FeedsReply,
+    FeedView,
     HelpReply,
+    PollReply,
     Reply,
     SearchReply,
     StatusReply,
@@ -86,7 +91,7 @@ def render_search(reply: SearchReply, ansi: bool) -> str:
         lines.append(f"  [{hit.article_id}] {_safe(hit.title)}{suffix}")
         lines.append(_hl(_wrap(_safe(hit.snippet), "      "), ansi))
     if reply.total > first + len(reply.results) - 1:
-        lines += ["", "  (more: add `page N`… or refine the query)"]
+        lines += ["", f"  more: `search {_safe(reply.query)} page {reply.page + 1}`"]
     lines += ["", "`article ID` shows one article."]
     return "\n".join(lines)
 
@@ -213,3 +218,71 @@ def render(reply: Reply, *, ansi: bool = False) -> str:
     if renderer is None:
         return json.dumps(reply.to_dict(), indent=2, ensure_ascii=False)
     return renderer(reply, ansi)
+
+
+# -- feeds ------------------------------------------------------------------------------------
+
+
+def _feed_line(f: FeedView) -> str:
+    line = f"  [{f.id}] {_safe(f.title or f.url)} — {f.status}, {f.articles} articles"
+    line += f", last checked {f.last_polled or 'never'}"
+    if f.status != "disabled" and f.next_check:
+        line += f", next {f.next_check}"
+    if f.error:
+        line += f"\n      problem: {_safe(f.error)}"
+    if f.title:
+        line += f"\n      {_safe(f.url)}"
+    return line
+
+
+def render_feed(reply: FeedReply, ansi: bool) -> str:
+    lines = [_safe(reply.message) if reply.message else f"Feed {reply.feed.id}:"]
+    if reply.discovered_from:
+        lines.append(f"  (found from the page {_safe(reply.discovered_from)})")
+    lines.append(_feed_line(reply.feed))
+    return "\n".join(lines)
+
+
+def render_feeds(reply: FeedsReply, ansi: bool) -> str:
+    if not reply.feeds:
+        return "No feeds yet. Add one with `feed add URL`."
+    failing = sum(1 for f in reply.feeds if f.status in ("failing", "disabled"))
+    head = f"{len(reply.feeds)} feed{'s' if len(reply.feeds) != 1 else ''}"
+    if failing:
+        head += f" ({failing} with problems)"
+    return "\n".join([head + ":", *(_feed_line(f) for f in reply.feeds)])
+
+
+def render_feed_import(reply: FeedImportReply, ansi: bool) -> str:
+    lines = [f"Imported {len(reply.added)} feed(s); {reply.already} already followed."
+             " New feeds are checked on the next poll."]
+    lines += [f"  [{f.id}] {_safe(f.url)}" for f in reply.added]
+    if reply.skipped:
+        lines.append("Skipped: " + ", ".join(_safe(s) for s in reply.skipped[:20]))
+    return "\n".join(lines)
+
+
+def render_poll(reply: PollReply, ansi: bool) -> str:
+    lines = [
+        f"Checked {reply.feeds} feed(s): {reply.new_articles} new article(s), "
+        f"{reply.not_modified} unchanged, {len(reply.alerts)} alert(s)."
+    ]
+    for alert in reply.alerts[:20]:
+        lines.append(
+            f"  alert: watch {alert.get('watch_id')} in {_safe(str(alert.get('channel')))}"
+            f" — [{alert.get('article_id')}] {_safe(str(alert.get('title') or ''))}"
+        )
+    for err in reply.errors:
+        lines.append(f"  problem: {_safe(err)}")
+    for notice in reply.notices:
+        lines.append(f"  notice for {_safe(str(notice.get('channel')))}: "
+                     f"{_safe(str(notice.get('text')))}")
+    return "\n".join(lines)
+
+
+_RENDERERS.update({
+    FeedReply: render_feed,
+    FeedsReply: render_feeds,
+    FeedImportReply: render_feed_import,
+    PollReply: render_poll,
+})

@@ -181,6 +181,50 @@ class StatusReply(Reply):
     nlp: str | None = None
 
 
+# -- feeds ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedReply(Reply):
+    """`feed add`: the feed, and what its first (backfill) poll indexed."""
+
+    kind: ClassVar[str] = "feed"
+    feed: FeedView
+    created: bool = True
+    new_articles: int = 0
+    entries: int = 0
+    discovered_from: str | None = None
+    message: str | None = None
+
+
+@dataclass
+class FeedsReply(Reply):
+    kind: ClassVar[str] = "feeds"
+    feeds: list[FeedView]
+
+
+@dataclass
+class FeedImportReply(Reply):
+    kind: ClassVar[str] = "feed_import"
+    added: list[FeedView]
+    already: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PollReply(Reply):
+    """`poll`: feeds checked, new articles, alerts created, errors in plain words."""
+
+    kind: ClassVar[str] = "poll"
+    feeds: int
+    new_articles: int
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    not_modified: int = 0
+    article_ids: list[int] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+
 # -- watch ------------------------------------------------------------------------------------
 
 

@@ -202,6 +202,44 @@ def m003_feeds_watches_alerts(db: Database) -> None:
     db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
+# -- feeds (m2xx) ---------------------------------------------------------------------------
+
+
+@migrations()
+def m201_feeds_schedule(db: Database) -> None:
+    feeds = db.table("feeds")
+    feeds.add_column("ttl_seconds", int)  # the feed's own <ttl>, in seconds
+    feeds.add_column("backfilled", int, not_null_default=0)  # 1 after the first good poll
+    feeds.add_column("last_success", str)
+    feeds.add_column("disabled_at", str)
+    db.execute("CREATE INDEX idx_feeds_next_check ON feeds(next_check)")
+    # alert outbox: 1 = a new article not yet handed to on_new_articles, 2 = same, backfill
+    db.table("feed_entries").add_column("alert_state", int, not_null_default=0)
+    db.execute(
+        "CREATE INDEX idx_feed_entries_pending ON feed_entries(alert_state) WHERE alert_state > 0"
+    )
+    db.table("feed_followers").create(
+        {"feed_id": int, "channel": str, "added_at": str},
+        pk=("feed_id", "channel"),
+    )
+    db.table("feed_notices").create(
+        {
+            "id": int,
+            "feed_id": int,
+            "channel": str,
+            "kind": str,  # "disabled"
+            "text": str,
+            "created_at": str,
+            "delivered_at": str,
+        },
+        pk="id",
+        not_null={"feed_id", "channel", "kind", "text"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_feed_notices_once ON feed_notices(feed_id, channel, kind)"
+    )
+
+
 # -- watch (m3xx) ---------------------------------------------------------------------------
 
 

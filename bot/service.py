@@ -56,7 +56,16 @@ class Service:
             g.Article: self.article,
             g.Status: self.status,
             g.Help: self.help,
+            # -- feeds --
+            g.Feeds: self.feeds,
+            g.FeedAdd: self.feed_add,
+            g.FeedRemove: self.feed_remove,
+            g.FeedImport: self.feed_import,
+            g.Poll: self.poll,
         }
+        self.feed_commands: Any = None  # a bot.feeds.commands.FeedCommands, set by wiring
+
+
         # -- watch: watch, watches, unwatch, mute, unmute, digest --
         from bot.watch_commands import WatchCommands
 
@@ -157,6 +166,36 @@ class Service:
             last_poll=self.store.last_poll(),
             database=self.store.path,
         )
+
+    # -- feeds ----------------------------------------------------------------------------------
+
+    def _feeds(self) -> Any:
+        if self.feed_commands is None:
+            raise NotAvailable("Feeds are not set up in this build of wirewatch.")
+        return self.feed_commands
+
+    def feeds(self, request: g.Feeds, ctx: Context) -> Reply:
+        reply: Reply = self._feeds().list()
+        return reply
+
+    def feed_add(self, request: g.FeedAdd, ctx: Context) -> Reply:
+        reply: Reply = self._feeds().add(request.url, user=ctx.user, channel=ctx.channel)
+        return reply
+
+    def feed_remove(self, request: g.FeedRemove, ctx: Context) -> Reply:
+        reply: Reply = self._feeds().remove(request.id, user=ctx.user)
+        return reply
+
+    def feed_import(self, request: g.FeedImport, ctx: Context) -> Reply:
+        reply: Reply = self._feeds().import_opml(
+            request.source, user=ctx.user, front_end=ctx.front_end, channel=ctx.channel
+        )
+        return reply
+
+    def poll(self, request: g.Poll, ctx: Context) -> Reply:
+        reply: Reply = self._feeds().poll()
+        return reply
+
 
     # -- watch ----------------------------------------------------------------------------------
 

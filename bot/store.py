@@ -235,7 +235,7 @@ class Store:
                     date=published,
                     source=source,
                     url=url,
-                    score=round(-float(rank), 6),
+                    score=float(f"{-float(rank):.6g}"),
                 )
             )
         return total, results, broadened
@@ -279,6 +279,211 @@ class Store:
         with self.lock:
             row = self.db.execute("SELECT max(last_polled) FROM feeds").fetchone()
         return None if row is None or row[0] is None else str(row[0])
+
+    # -- feeds ------------------------------------------------------------------------------
+
+    _FEED_COLUMNS = frozenset({
+        "url", "title", "site_url", "status", "etag", "last_modified", "last_polled",
+        "next_check", "error", "error_count", "added_at", "added_by", "channel",
+        "ttl_seconds", "backfilled", "last_success", "disabled_at",
+    })
+
+    def add_feed(
+        self,
+        url: str,
+        *,
+        now: str,
+        title: str | None = None,
+        site_url: str | None = None,
+        channel: str | None = None,
+        added_by: str | None = None,
+        status: str = "new",
+        next_check: str | None = None,
+    ) -> tuple[int, bool]:
+        """Insert a feed (or find the one with this URL); returns (id, created)."""
+        with self.transaction():
+            row = self.db.execute("SELECT id FROM feeds WHERE url = ?", [url]).fetchone()
+            if row is not None:
+                feed_id, created = int(row[0]), False
+            else:
+                cursor = self.db.execute(
+                    "INSERT INTO feeds(url, title, site_url, status, added_at, added_by, "
+                    "channel, next_check, error_count, backfilled) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0)",
+                    [url, title, site_url, status, now, added_by, channel, next_check or now],
+                )
+                feed_id, created = int(cursor.lastrowid or 0), True
+            if channel:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO feed_followers(feed_id, channel, added_at) "
+                    "VALUES (?, ?, ?)",
+                    [feed_id, channel, now],
+                )
+        return feed_id, created
+
+    def get_feed(self, feed_id: int) -> dict[str, Any] | None:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT feeds.*, (SELECT count(*) FROM articles WHERE feed_id = feeds.id) "
+                "AS articles FROM feeds WHERE id = ?", [feed_id],
+            ))
+        return rows[0] if rows else None
+
+    def get_feed_by_url(self, url: str) -> dict[str, Any] | None:
+        with self.lock:
+            row = self.db.execute("SELECT id FROM feeds WHERE url = ?", [url]).fetchone()
+        return None if row is None else self.get_feed(int(row[0]))
+
+    def list_feeds(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(
+                "SELECT feeds.*, (SELECT count(*) FROM articles WHERE feed_id = feeds.id) "
+                "AS articles FROM feeds ORDER BY id"
+            ))
+
+    def due_feeds(self, now: str) -> list[dict[str, Any]]:
+        """Feeds not disabled whose next check is at or before ``now`` (ISO 8601 UTC)."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT * FROM feeds WHERE status != 'disabled' "
+                "AND (next_check IS NULL OR next_check <= ?) ORDER BY next_check, id", [now],
+            ))
+
+    def active_feeds(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(
+                "SELECT * FROM feeds WHERE status != 'disabled' ORDER BY id"
+            ))
+
+    def next_feed_check(self) -> str | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT min(next_check) FROM feeds WHERE status != 'disabled'"
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def update_feed(self, feed_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._FEED_COLUMNS
+        if unknown:
+            raise ValueError(f"unknown feed columns: {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.lock:
+            self.db.execute(
+                f"UPDATE feeds SET {assignments} WHERE id = ?", [*fields.values(), feed_id]
+            )
+
+    def remove_feed(self, feed_id: int) -> bool:
+        """Delete a feed, its entry memory, followers and notices (its articles stay)."""
+        with self.transaction():
+            for table in ("feed_entries", "feed_followers", "feed_notices"):
+                self.db.execute(f"DELETE FROM {table} WHERE feed_id = ?", [feed_id])
+            cursor = self.db.execute("DELETE FROM feeds WHERE id = ?", [feed_id])
+            return cursor.rowcount > 0
+
+    def seen_entry_keys(self, feed_id: int, keys: list[str]) -> set[str]:
+        seen: set[str] = set()
+        with self.lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                seen.update(
+                    str(r[0]) for r in self.db.execute(
+                        f"SELECT entry_key FROM feed_entries WHERE feed_id = ? "
+                        f"AND entry_key IN ({marks})", [feed_id, *chunk],
+                    )
+                )
+        return seen
+
+    def record_entries(
+        self,
+        feed_id: int,
+        entries: list[tuple[str, int | None]],
+        now: str,
+        *,
+        alert_state: int = 0,
+    ) -> None:
+        """Remember entry keys as seen (first sighting wins).
+
+        ``alert_state`` > 0 puts the article in the alert outbox (1 new, 2 backfill) until
+        ``clear_alert_state`` says the alerting side has seen it.
+        """
+        with self.lock:
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO feed_entries(feed_id, entry_key, article_id, first_seen, "
+                "alert_state) VALUES (?, ?, ?, ?, ?)",
+                [(feed_id, key, article_id, now, alert_state) for key, article_id in entries],
+            )
+
+    def pending_alert_articles(self) -> dict[int, list[int]]:
+        """Outbox: alert_state → article ids not yet handed to the alerting side."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT DISTINCT alert_state, article_id FROM feed_entries "
+                "WHERE alert_state > 0 AND article_id IS NOT NULL ORDER BY article_id"
+            ).fetchall()
+        out: dict[int, list[int]] = {}
+        for state, article_id in rows:
+            ids = out.setdefault(int(state), [])
+            if int(article_id) not in ids:
+                ids.append(int(article_id))
+        return out
+
+    def clear_alert_state(self, article_ids: list[int]) -> None:
+        with self.lock:
+            for start in range(0, len(article_ids), 500):
+                chunk = article_ids[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                self.db.execute(
+                    f"UPDATE feed_entries SET alert_state = 0 WHERE alert_state > 0 "
+                    f"AND article_id IN ({marks})", chunk,
+                )
+
+    def count_feed_entries(self, feed_id: int) -> int:
+        with self.lock:
+            return int(self.db.execute(
+                "SELECT count(*) FROM feed_entries WHERE feed_id = ?", [feed_id]
+            ).fetchone()[0])
+
+    def feed_followers(self, feed_id: int) -> list[str]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT channel FROM feed_followers WHERE feed_id = ? "
+                "UNION SELECT channel FROM feeds WHERE id = ? AND channel IS NOT NULL",
+                [feed_id, feed_id],
+            ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def add_feed_notice(
+        self, feed_id: int, channel: str, kind: str, text: str, now: str
+    ) -> int | None:
+        """Record a notice once per (feed, channel, kind); None when it already exists."""
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO feed_notices(feed_id, channel, kind, text, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [feed_id, channel, kind, text, now],
+            )
+            return int(cursor.lastrowid or 0) if cursor.rowcount else None
+
+    def clear_feed_notices(self, feed_id: int, kind: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "DELETE FROM feed_notices WHERE feed_id = ? AND kind = ?", [feed_id, kind]
+            )
+
+    def pending_feed_notices(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.db.query(
+                "SELECT * FROM feed_notices WHERE delivered_at IS NULL ORDER BY id"
+            ))
+
+    def mark_feed_notice_delivered(self, notice_id: int, now: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "UPDATE feed_notices SET delivered_at = ? WHERE id = ?", [now, notice_id]
+            )
 
     # -- watch --------------------------------------------------------------------------------
     # Implements ``watchlists.storage.WatchStorage`` (watches, the alert outbox, feedback,

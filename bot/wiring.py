@@ -25,11 +25,14 @@ class Wirewatch:
     fetcher: Any = None
     slack_client: Any = None
     seeded: IngestResult | None = None
+    poller: Any = None  # -- feeds: a bot.feeds.poller.Poller
     # -- watch: the alert pipeline; the poller calls alerts.on_new_articles(ids, backfill)
     # and the scheduler/poll loop calls alerts.deliver_pending(sender) after each poll --
     alerts: Any = None
 
     def close(self) -> None:
+        if self.fetcher is not None and hasattr(self.fetcher, "close"):  # -- feeds --
+            self.fetcher.close()
         self.store.close()
 
 
@@ -52,10 +55,19 @@ def build(
         settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
         fetcher=fetcher, slack_client=slack_client,
     )
-    # -- watch --
+    # -- feeds --
+    from bot.feeds.commands import FeedCommands
+    from bot.feeds.fetch import Fetcher
+    from bot.feeds.poller import Poller
+
+    app.fetcher = fetcher or Fetcher(settings)
+    app.poller = Poller(store, settings, app.fetcher, analyzer=app.analyzer, clock=clock)
+    service.feed_commands = FeedCommands(store, settings, app.fetcher, app.poller, clock=clock)
+    # -- watch: new articles from the poller go through the alert pipeline --
     from bot.alerts import AlertPipeline
 
     app.alerts = AlertPipeline(store, clock=clock)
+    app.poller.on_new_articles = app.alerts.on_new_articles
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
     return app
