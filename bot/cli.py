@@ -192,11 +192,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     from bot.alerts import ConsoleSender
-    from bot.demo import DEMO_QUERY, DemoFeedReader, DemoFeedServer, run_demo_loop
+    from bot.demo import DEMO_QUERY, DemoFeedServer, add_demo_feeds, run_demo_loop
     from bot.render import render
     from bot.service import Context
     from bot.shell import Shell
     from bot.wiring import build
+    from watchlists.decide import iso
 
     tmp = None
     if args.db is None:
@@ -204,30 +205,30 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         db = Path(tmp.name) / "demo.db"
     else:
         db = args.db
-    app = build(dataclasses.replace(settings, db_path=db), seed=False)
+    # the replay feeds are on 127.0.0.1: allow private addresses for this demo app only
+    app = build(dataclasses.replace(settings, db_path=db, allow_private_feeds=True), seed=False)
     server = DemoFeedServer(interval=max(0.5, args.interval))
     stop = threading.Event()
     try:
-        url = server.start()
+        base = server.start()
+        add_demo_feeds(app.store, server, now=iso(app.clock()))
         shell = Shell(app)
         headless = args.seconds is not None
         emit = _print if headless else shell.notify
         ctx = Context(channel="console", user="demo", front_end="console")
-        _print(f"wirewatch demo — replay feed at {url}, one article every "
-               f"{server.interval:g}s; database {db}")
+        _print(f"wirewatch demo — {len(server.feed_urls())} replay feeds at {base}/feeds/, "
+               f"one new article every {server.interval:g}s; database {db}")
         _print(render(app.service.handle(f"watch {DEMO_QUERY}", ctx)))
-        _print("The first article is the feed's back catalogue (no alert). Watch alerts arrive "
-               "below; type commands meanwhile (`watches`, `search Caracas`, `quit`).")
+        _print("The first article is the feeds' back catalogue (no alert). Watch alerts arrive "
+               "below; type commands meanwhile (`watches`, `feeds`, `search Caracas`, `quit`).")
         pipeline = app.alerts
-        reader = DemoFeedReader(app.store, url, pipeline.on_new_articles,
-                                analyzer=app.analyzer)
 
         def report(exc: Exception) -> None:
             log.exception("demo poll failed", exc_info=exc)
             emit(f"(demo poll failed: {type(exc).__name__}; retrying)")
 
         loop = threading.Thread(
-            target=run_demo_loop, args=(reader, pipeline, ConsoleSender(emit), stop),
+            target=run_demo_loop, args=(app.poller, pipeline, ConsoleSender(emit), stop),
             kwargs={"every": 1.0, "on_error": report}, name="demo-poll", daemon=True,
         )
         loop.start()

@@ -1,19 +1,20 @@
-"""``wirewatch demo``: a replay feed on 127.0.0.1, a ready watch, alerts in the console.
+"""``wirewatch demo``: replay feeds on 127.0.0.1, a ready watch, alerts in the console.
 
-- ``DemoFeedServer`` serves ``/feed.xml`` (RSS 2.0 with full text) and releases one more item
-  every ``interval`` seconds, counted from its first request: the seed stories, near misses,
-  off-topic news and another outlet's copy of a seed story (``bot.demo_articles``).  The item
-  present at the first fetch is the feed's back catalogue and must not alert.  The server
-  stops by itself after ``lifetime`` seconds.
-- ``DemoFeedReader`` — DEMO ONLY: a minimal RSS reader (httpx + feedparser) for this one
-  local feed.  The real poller (``bot.feeds.poller.Poller``, conditional GET, SSRF guard,
-  backoff…) replaces it once merged: ``run_demo`` only needs ``poll_once() -> list[dict]``,
-  i.e. anything that fetches, ingests and calls ``on_new_articles(ids, backfill)``.
+- ``DemoFeedServer`` serves one RSS 2.0 feed (full text) per outlet at ``/feeds/<slug>.xml`` and
+  releases one more article every ``interval`` seconds, counted from its first request: the
+  seed stories, near misses, off-topic news and another outlet's copy of a seed story
+  (``bot.demo_articles``).  What is out at the first poll is the feeds' back catalogue and
+  must not alert.  The server stops by itself after ``lifetime`` seconds.
+- ``add_demo_feeds`` subscribes the app to those feeds; the real ``Poller`` (``bot.feeds``)
+  fetches them and hands new articles to the alert pipeline, exactly as in production.
+- ``run_demo_loop`` polls and delivers every second.  It needs only a ``FeedSource``
+  (``poll_once() -> list[dict]``), which ``Poller`` is.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from bot.alerts import AlertPipeline, ConsoleSender
 from bot.demo_articles import COLOMBIA, DIPLOMACY, FOOTBALL, HONDURAS, OIL, SYNDICATED, WEATHER
-from bot.ingest import Analyzer, ArticleDraft, bundled_corpus_files, ingest_drafts, read_file
+from bot.ingest import bundled_corpus_files, read_file
 from bot.store import Store
 
 DEMO_QUERY = "deportation flights to Venezuela"
@@ -63,14 +64,25 @@ def demo_items() -> list[FeedItem]:
     ]
 
 
-def rss(items: list[FeedItem], base_url: str) -> bytes:
+DEFAULT_OUTLET = "Regional Newswire"
+
+
+def outlet_of(item: FeedItem) -> str:
+    return item.source or DEFAULT_OUTLET
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "feed"
+
+
+def rss(items: list[FeedItem], base_url: str, title: str = "wirewatch demo replay") -> bytes:
     def esc(text: str) -> str:
         return html.escape(text, quote=True)
 
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
-        "<channel><title>wirewatch demo replay</title>",
+        f"<channel><title>{esc(title)}</title>",
         f"<link>{esc(base_url)}/</link><description>Seed stories and near misses</description>",
     ]
     for item in reversed(items):  # newest first, like real feeds
@@ -110,10 +122,17 @@ class DemoFeedServer:
         self._timer: threading.Timer | None = None
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         assert self._server is not None, "start() the server first"
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/feed.xml"
+        return f"http://{host!s}:{port}"
+
+    def outlets(self) -> dict[str, str]:
+        """slug → outlet name, one feed each."""
+        return {slug(outlet_of(i)): outlet_of(i) for i in self.items}
+
+    def feed_urls(self) -> list[str]:
+        return [f"{self.base_url}/feeds/{s}.xml" for s in self.outlets()]
 
     def released(self) -> int:
         with self._lock:
@@ -126,23 +145,29 @@ class DemoFeedServer:
         with self._lock:
             self.manual = min(len(self.items), self.manual + n)
 
-    def _body(self) -> bytes:
+    def _body(self, outlet_slug: str) -> bytes | None:
+        outlets = self.outlets()
+        if outlet_slug not in outlets:
+            return None
         with self._lock:
             self.requests += 1
             if self.started is None:
                 self.started = self.clock()
-        base = self.url.rsplit("/", 1)[0]
-        return rss(self.items[: self.released()], base)
+        out = [i for i in self.items[: self.released()] if slug(outlet_of(i)) == outlet_slug]
+        return rss(out, self.base_url, outlets[outlet_slug])
 
     def start(self) -> str:
         demo = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/feed.xml":
+                path = self.path.split("?", 1)[0]
+                body = None
+                if path.startswith("/feeds/") and path.endswith(".xml"):
+                    body = demo._body(path[len("/feeds/"):-len(".xml")])
+                if body is None:
                     self.send_error(404)
                     return
-                body = demo._body()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -159,7 +184,7 @@ class DemoFeedServer:
         self._timer = threading.Timer(self.lifetime, self.stop)  # stops by itself
         self._timer.daemon = True
         self._timer.start()
-        return self.url
+        return self.base_url
 
     def stop(self) -> None:
         if self._timer is not None:
@@ -176,59 +201,11 @@ class FeedSource(Protocol):
     def poll_once(self) -> list[dict[str, Any]]: ...
 
 
-class DemoFeedReader:
-    """DEMO ONLY — a minimal RSS reader for the local replay feed (no conditional GET, no
-    SSRF guard, no backoff).  The lead swaps in the real ``Poller`` from branch ``feeds``."""
-
-    def __init__(
-        self, store: Store, url: str,
-        on_new_articles: Callable[[list[int], bool], list[dict[str, Any]]],
-        *, analyzer: Analyzer | None = None, timeout: float = 5.0,
-    ) -> None:
-        self.store = store
-        self.url = url
-        self.on_new_articles = on_new_articles
-        self.analyzer = analyzer
-        self.timeout = timeout
-        self.polls = 0
-
-    def drafts(self) -> list[ArticleDraft]:
-        import feedparser
-        import httpx
-
-        from bot.dates import normalize_date
-        from bot.htmltext import html_to_text
-
-        response = httpx.get(self.url, timeout=self.timeout)
-        response.raise_for_status()
-        parsed = feedparser.parse(response.content)
-        out = []
-        for entry in parsed.entries:
-            content = entry.get("content") or []
-            raw = content[0].get("value", "") if content else entry.get("summary", "")
-            text = html_to_text(raw).strip()
-            if not text:
-                continue
-            source = entry.get("source", {}).get("title") if entry.get("source") else None
-            published, precision = normalize_date(
-                time.strftime("%Y-%m-%d", entry.published_parsed)
-                if entry.get("published_parsed") else None
-            )
-            out.append(ArticleDraft(
-                title=entry.get("title") or text[:80], text=text, url=entry.get("link"),
-                guid=entry.get("id"), source=source, published=published,
-                published_precision=precision, origin=f"demo:{entry.get('id')}",
-            ))
-        return list(reversed(out))  # oldest first
-
-    def poll_once(self) -> list[dict[str, Any]]:
-        drafts = self.drafts()
-        backfill = self.polls == 0
-        self.polls += 1
-        result = ingest_drafts(self.store, drafts, self.analyzer)
-        if not result.new_ids:
-            return []
-        return self.on_new_articles(list(result.new_ids), backfill)
+def add_demo_feeds(store: Store, server: DemoFeedServer, now: str,
+                   channel: str = "console") -> list[int]:
+    """Subscribe to the replay feeds (the real poller then fetches them)."""
+    return [store.add_feed(url, now=now, channel=channel, added_by="demo")[0]
+            for url in server.feed_urls()]
 
 
 def run_demo_loop(

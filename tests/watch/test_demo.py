@@ -1,5 +1,6 @@
-"""End to end over real HTTP on 127.0.0.1: a replay feed mixing on-topic stories, near misses
-and off-topic news → exactly the on-topic alerts, once; re-poll and restart → none again."""
+"""End to end over real HTTP on 127.0.0.1 through the real Poller: replay feeds mixing
+on-topic stories, near misses and off-topic news → exactly the on-topic alerts, once;
+re-poll and restart → none again."""
 
 from __future__ import annotations
 
@@ -11,57 +12,60 @@ from pathlib import Path
 import httpx
 
 from bot.alerts import AlertPipeline, AlertView
-from bot.demo import DEMO_QUERY, DemoFeedReader, DemoFeedServer, demo_items
-from bot.store import Store
+from bot.demo import DEMO_QUERY, DemoFeedServer, add_demo_feeds, demo_items
+from bot.settings import Settings
+from bot.wiring import Wirewatch, build
 from tests.watch.conftest import FakeClock, RecordingSender
 from watchlists.decide import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_watch(store: Store, clock: FakeClock) -> int:
-    return store.add_watch(channel="C1", query=DEMO_QUERY, understood="", mode="central",
-                           created_by="U1", created_at=iso(clock()))
+def demo_app(db_file: Path, clock: FakeClock) -> tuple[Wirewatch, AlertPipeline]:
+    """The real app around the real Poller; delivery paced on the fake clock."""
+    settings = Settings(db_path=db_file, allow_private_feeds=True)
+    app = build(settings, clock=clock, seed=False)
+    pipeline = AlertPipeline(app.store, clock=clock, sleeper=clock.sleep)
+    app.poller.on_new_articles = pipeline.on_new_articles
+    return app, pipeline
 
 
-def test_replay_feed_alerts_exactly_the_on_topic_stories_once(
+def test_replay_feeds_alert_exactly_the_on_topic_stories_once(
     db_file: Path, clock: FakeClock
 ) -> None:
     items = demo_items()
     on_topic = {i.title for i in items if i.kind in ("seed", "duplicate")}
     assert items[0].kind == "off-topic", "the back catalogue item"
     server = DemoFeedServer(items, interval=None, lifetime=60)
-    url = server.start()
+    server.start()
     try:
-        store = Store(db_file)
-        make_watch(store, clock)
-        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
-        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
+        app, pipeline = demo_app(db_file, clock)
+        app.store.add_watch(channel="C1", query=DEMO_QUERY, understood="", mode="central",
+                            created_by="U1", created_at=iso(clock()))
+        add_demo_feeds(app.store, server, iso(clock()))
         sender = RecordingSender(clock)
-        assert reader.poll_once() == []  # first poll: back catalogue, no alert
+        assert app.poller.poll_once() == []  # first poll: back catalogue, no alert
+        assert app.store.count_articles() == 1
         alerted: list[str] = []
         for _ in range(len(items) - 1):
             server.release()
-            alerted += [a["title"] for a in reader.poll_once()]
+            alerted += [a["title"] for a in app.poller.poll_once()]
             pipeline.deliver_pending(sender)
         assert sorted(alerted) == sorted(on_topic)
-        assert len(sender.posts) == 6
+        assert len(sender.posts) == 6 and {p.channel for p in sender.posts} == {"C1"}
         threaded = [p for p in sender.posts if p.thread_ts]
         assert len(threaded) == 1 and isinstance(threaded[0].view, AlertView)
         assert threaded[0].view.source == "Wire Service Weekly"
-        assert reader.poll_once() == []  # re-poll: nothing new
+        assert app.poller.poll_once() == []  # re-poll: nothing new
         assert pipeline.deliver_pending(sender).sent == 0
-        store.close()
+        app.close()
 
-        store = Store(db_file)  # restart
-        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
-        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
-        reader.polls = 1  # as if it were the long-running poller: not a backfill
-        assert reader.poll_once() == []
+        app, pipeline = demo_app(db_file, clock)  # restart
+        assert app.poller.poll_once() == []
         assert pipeline.deliver_pending(sender).sent == 0
         assert len(sender.posts) == 6
-        assert len(store.list_alerts()) == 6
-        store.close()
+        assert len(app.store.list_alerts()) == 6
+        app.close()
     finally:
         server.stop()
 
@@ -69,17 +73,17 @@ def test_replay_feed_alerts_exactly_the_on_topic_stories_once(
 def test_on_topic_back_catalogue_does_not_alert(db_file: Path, clock: FakeClock) -> None:
     items = [i for i in demo_items() if i.kind == "seed"]
     server = DemoFeedServer(items, interval=None, initial=3, lifetime=60)
-    url = server.start()
+    server.start()
     try:
-        store = Store(db_file)
-        make_watch(store, clock)
-        pipeline = AlertPipeline(store, clock=clock, sleeper=clock.sleep)
-        reader = DemoFeedReader(store, url, pipeline.on_new_articles)
-        assert reader.poll_once() == []
-        assert store.count_articles() == 3
+        app, _pipeline = demo_app(db_file, clock)
+        app.store.add_watch(channel="C1", query=DEMO_QUERY, understood="", mode="central",
+                            created_by="U1", created_at=iso(clock()))
+        add_demo_feeds(app.store, server, iso(clock()))
+        assert app.poller.poll_once() == []
+        assert app.store.count_articles() == 3
         server.release()
-        assert [a["title"] for a in reader.poll_once()] == [items[3].title]
-        store.close()
+        assert [a["title"] for a in app.poller.poll_once()] == [items[3].title]
+        app.close()
     finally:
         server.stop()
 
@@ -87,12 +91,16 @@ def test_on_topic_back_catalogue_does_not_alert(db_file: Path, clock: FakeClock)
 def test_feed_server_releases_over_time_and_stops_by_itself() -> None:
     now = [100.0]
     server = DemoFeedServer(interval=5, lifetime=2, clock=lambda: now[0])
-    url = server.start()
+    base = server.start()
     assert server.released() == 1
-    assert httpx.get(url, timeout=5).text.count("<item>") == 1
+
+    def count() -> int:
+        return sum(httpx.get(u, timeout=5).text.count("<item>") for u in server.feed_urls())
+
+    assert count() == 1
     now[0] += 11
-    assert httpx.get(url, timeout=5).text.count("<item>") == 3
-    assert httpx.get(url.replace("feed.xml", "nope"), timeout=5).status_code == 404
+    assert count() == 3
+    assert httpx.get(f"{base}/feeds/nope.xml", timeout=5).status_code == 404
     server._timer.join(5)  # type: ignore[union-attr]
     assert server._server is None
 
