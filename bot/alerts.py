@@ -94,7 +94,8 @@ class AlertView:
     actors: list[str] = field(default_factory=list)
     key_event: str | None = None
     thread_reply: bool = False  # True: a later outlet's version, posted in the story's thread
-    thread_of: int | None = None  # the article whose post heads the thread
+    thread_of: int | None = None  # the article whose post heads the thread (== article_id:
+    # the same article matched another watch of the channel: "also matches watch #N")
     buttons: list[AlertButton] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +146,9 @@ def alert_text(view: AlertView | DigestView) -> str:
             lines.append(f"  • [{item.article_id}] {item.title}" + (f" ({meta})" if meta else ""))
         return "\n".join(lines)
     meta = " · ".join(x for x in (view.source, view.date) if x)
+    if view.thread_reply and view.thread_of == view.article_id:
+        return (f"  ↳ Also matches watch #{view.watch_id} “{view.watch_query}”: "
+                f"[{view.article_id}] {view.title}")
     if view.thread_reply:
         head = f" (thread of article [{view.thread_of}])" if view.thread_of else ""
         return (f"  ↳ Also reported by {view.source or 'another outlet'}{head}: "
@@ -349,16 +353,27 @@ class AlertPipeline:
         finally:
             self._last_post[channel] = self.clock()
 
-    def deliver_pending(self, sender: Sender, now: datetime | None = None) -> DeliveryReport:
-        """Post what the outbox holds, then any due digests.  Safe to call at any time."""
-        with self._lock:
-            return self._deliver_pending(sender, now)
+    def deliver_pending(
+        self, sender: Sender, now: datetime | None = None, *,
+        channels: Callable[[str], bool] | None = None,
+    ) -> DeliveryReport:
+        """Post what the outbox holds, then any due digests.  Safe to call at any time.
 
-    def _deliver_pending(self, sender: Sender, now: datetime | None) -> DeliveryReport:
+        ``channels`` limits delivery to the channels it accepts: the console shell delivers
+        only ``"console"``, the Slack sender everything else, so neither takes the other's.
+        """
+        with self._lock:
+            return self._deliver_pending(sender, now, channels)
+
+    def _deliver_pending(
+        self, sender: Sender, now: datetime | None, channels: Callable[[str], bool] | None
+    ) -> DeliveryReport:
         report = DeliveryReport()
         now = now or self.clock()
         blocked: set[str] = set()  # a channel whose head alert failed keeps its order
         for alert in self.store.pending_alerts(iso(now), limit=500):
+            if channels is not None and not channels(alert.channel):
+                continue
             if alert.channel in blocked:
                 report.waiting += 1
                 continue
@@ -387,7 +402,7 @@ class AlertPipeline:
             report.sent += 1
             if thread_ts:
                 report.threaded += 1
-        report.digests = self.deliver_digests(sender, now)
+        report.digests = self.deliver_digests(sender, now, channels=channels)
         return report
 
     def _attempt(
@@ -428,12 +443,15 @@ class AlertPipeline:
                 raise
         return None  # pragma: no cover - the loop always returns
 
-    def deliver_digests(self, sender: Sender, now: datetime | None = None) -> int:
+    def deliver_digests(
+        self, sender: Sender, now: datetime | None = None, *,
+        channels: Callable[[str], bool] | None = None,
+    ) -> int:
         """Post each due digest as one summary; returns how many were posted."""
         now = now or self.clock()
         posted = 0
         for watch in self.store.active_watches():
-            if not watch.digest_time:
+            if not watch.digest_time or (channels is not None and not channels(watch.channel)):
                 continue
             last = parse_iso(watch.digest_last_sent) if watch.digest_last_sent else None
             if last is None:

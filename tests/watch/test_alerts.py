@@ -262,3 +262,29 @@ def test_article_facts_feed_filters(wstore: Store, clock: FakeClock) -> None:
     pipeline.deliver_pending(sender)
     view = sender.posts[0].view
     assert isinstance(view, AlertView) and view.actors == ["Nicolás Maduro"]
+
+
+def test_channel_filter_keeps_console_and_slack_apart(wstore: Store, clock: FakeClock) -> None:
+    add_watch(wstore, clock, channel="console")
+    add_watch(wstore, clock, channel="C1")
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[:1]), backfill=False)
+    console = RecordingSender(clock)
+    pipeline.deliver_pending(console, channels=lambda c: c == "console")
+    assert [p.channel for p in console.posts] == ["console"]
+    slack = RecordingSender(clock)
+    pipeline.deliver_pending(slack, channels=lambda c: c != "console")
+    assert [p.channel for p in slack.posts] == ["C1"]
+
+
+def test_same_article_two_watches_one_channel_threads(wstore: Store, clock: FakeClock) -> None:
+    add_watch(wstore, clock)
+    second = add_watch(wstore, clock, query="Venezuela flights")
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[:1]), backfill=False)
+    sender = RecordingSender(clock)
+    pipeline.deliver_pending(sender)
+    assert [p.thread_ts for p in sender.posts] == [None, "ts.1"]
+    lines: list[str] = []
+    ConsoleSender(lines.append).post("console", sender.posts[1].view, "ts.1")
+    assert f"Also matches watch #{second}" in lines[0]
