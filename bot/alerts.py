@@ -164,8 +164,7 @@ def alert_text(view: AlertView | DigestView) -> str:
         lines.append(f"  Key event: {view.key_event}")
     if view.url:
         lines.append(f"  {view.url}")
-    lines.append(f"  (mute {view.watch_id} for 24h · unwatch {view.watch_id} · "
-                 f"not relevant: alert {view.alert_id})")
+    lines.append(f"  (`mute {view.watch_id} for 24h` · `unwatch {view.watch_id}`)")
     return "\n".join(lines)
 
 
@@ -328,10 +327,11 @@ class AlertPipeline:
             why=[WhyItem(w["label"], list(w["where"])) for w in reason.get("why", [])],
             actors=list(facts["actors"]), key_event=key_event,
             thread_reply=thread_of is not None, thread_of=thread_of,
+            # action ids and values as handlers/actions.py (branch slack) routes them
             buttons=[
-                AlertButton("watch_mute", "Mute 24 h", f"mute {watch.id} for 24h"),
-                AlertButton("watch_unwatch", "Unwatch", f"unwatch {watch.id}"),
-                AlertButton("watch_not_relevant", "Not relevant", str(alert.id)),
+                AlertButton("ww_mute", "Mute 24 h", str(watch.id)),
+                AlertButton("ww_unwatch", "Unwatch", str(watch.id)),
+                AlertButton("ww_not_relevant", "Not relevant", f"{watch.id}:{row.id}"),
             ],
         )
 

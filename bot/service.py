@@ -210,3 +210,7 @@ class Service:
             )
         except UserError as exc:
             return ErrorReply(message=exc.message, code=exc.code, hint=exc.hint)
+
+    def not_relevant(self, watch_id: int, article_id: int, ctx: Context) -> Reply:
+        """The Slack button's call (``handlers/actions.py``: value ``WATCH_ID:ARTICLE_ID``)."""
+        return self.mark_not_relevant(ctx, watch_id=watch_id, article_id=article_id)

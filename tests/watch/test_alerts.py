@@ -96,8 +96,9 @@ def test_alert_view_explains_itself(wstore: Store, clock: FakeClock) -> None:
     assert view.title.startswith("Mexico, Venezuela Begin Repatriation Flights")
     why = {w.label: w.where for w in view.why}
     assert set(why) == {"deportation", "flights", "Venezuela"} and "headline" in why["flights"]
-    assert [b.action_id for b in view.buttons] == [
-        "watch_mute", "watch_unwatch", "watch_not_relevant"]
+    assert [(b.action_id, b.value) for b in view.buttons] == [
+        ("ww_mute", str(wid)), ("ww_unwatch", str(wid)),
+        ("ww_not_relevant", f"{wid}:{view.article_id}")]
     lines: list[str] = []
     ConsoleSender(lines.append).post("console", view, None)
     assert "Why: deportation (headline" in lines[0] and "Repatriation" in lines[0]

@@ -124,12 +124,14 @@ def test_not_relevant_is_recorded_and_counted(app: Wirewatch, clock: FakeClock) 
     assert isinstance(reply, TextReply) and "Already" in reply.text
     reply = app.service.mark_not_relevant(ELSEWHERE, alert_id=alerts[1]["alert_id"])
     assert isinstance(reply, ErrorReply) and reply.code == "not_found"
+    reply = app.service.not_relevant(wid, alerts[1]["article_id"], HERE)  # the Slack button
+    assert isinstance(reply, TextReply) and "noted" in reply.text
     reply = app.service.mark_not_relevant(HERE, alert_id=99999)
     assert isinstance(reply, ErrorReply)
     listing = app.service.handle("watches", HERE)
     assert isinstance(listing, WatchesReply)
-    assert (listing.watches[0].alerts, listing.watches[0].not_relevant) == (2, 1)
-    assert "1 marked not relevant" in render(listing)
+    assert (listing.watches[0].alerts, listing.watches[0].not_relevant) == (2, 2)
+    assert "2 marked not relevant" in render(listing)
 
 
 def test_bad_ids_change_nothing(app: Wirewatch) -> None:
