@@ -14,7 +14,8 @@
 
 Alert statuses: pending (to post) → sent; muted (recorded, never posted); digest (waits for
 the watch's daily summary; ``sent_at`` is set once summarised); failed (the sender said the
-post can never succeed, e.g. the channel is gone).
+post can never succeed, e.g. the channel is gone); skipped (the watch was removed before
+delivery).  A watch muted after an alert was recorded turns that alert to muted.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from watchlists.decide import (
     Signature,
     digest_due,
     disposition,
+    is_muted,
     iso,
     minhash,
     parse_iso,
@@ -221,6 +223,7 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     waiting: int = 0
+    skipped: int = 0  # watch removed or muted after the alert was recorded
 
 
 class AlertPipeline:
@@ -377,6 +380,15 @@ class AlertPipeline:
             if alert.channel in blocked:
                 report.waiting += 1
                 continue
+            watch = self.store.get_watch(alert.watch_id)
+            if watch is None or not watch.active:  # unwatched since: never post
+                self.store.update_alert(alert.id, status="skipped", error="watch removed")
+                report.skipped += 1
+                continue
+            if is_muted(watch.muted_until, now):  # muted since: record only
+                self.store.update_alert(alert.id, status="muted")
+                report.skipped += 1
+                continue
             thread_ts = None
             thread_of = None
             if alert.story_key:
@@ -387,8 +399,8 @@ class AlertPipeline:
                         continue
                     thread_ts, thread_of = root.ts, root.article_id
             view = self.view(alert, thread_of=thread_of)
-            if view is None:  # watch or article deleted: nothing to post
-                self.store.update_alert(alert.id, status="failed", error="gone")
+            if view is None:  # article deleted: nothing to post
+                self.store.update_alert(alert.id, status="failed", error="article gone")
                 report.failed += 1
                 continue
             ts = self._attempt(sender, alert, view, thread_ts, report)

@@ -289,3 +289,16 @@ def test_same_article_two_watches_one_channel_threads(wstore: Store, clock: Fake
     lines: list[str] = []
     ConsoleSender(lines.append).post("console", sender.posts[1].view, "ts.1")
     assert f"Also matches watch #{second}" in lines[0]
+
+
+def test_unwatched_or_muted_before_delivery_never_posts(wstore: Store, clock: FakeClock) -> None:
+    gone = add_watch(wstore, clock)
+    hushed = add_watch(wstore, clock, channel="C2")
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[:1]), backfill=False)
+    wstore.update_watch(gone, active=0)
+    wstore.update_watch(hushed, muted_until=iso(clock() + timedelta(hours=1)))
+    sender = RecordingSender(clock)
+    report = pipeline.deliver_pending(sender)
+    assert sender.posts == [] and report.skipped == 2
+    assert [a.status for a in wstore.list_alerts()] == ["skipped", "muted"]
