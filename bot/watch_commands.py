@@ -8,6 +8,7 @@ another channel is "not found" here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -79,6 +80,10 @@ class WatchCommands:
 
     def watch(self, request: g.Watch, ctx: Any) -> Reply:
         channel = request.channel or ctx.channel
+        if (request.channel and ctx.front_end == "slack"
+                and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", request.channel)):
+            raise BadCommand(f"I can't tell which channel #{request.channel[:40]} is: pick it "
+                             "from Slack's list when you type # so it becomes a link.")
         try:
             query = parse(request.query)
         except QueryError as exc:

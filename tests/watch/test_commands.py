@@ -44,7 +44,13 @@ def test_watch_reply_explains_and_shows_recent_matches(app: Wirewatch) -> None:
 
 
 def test_watch_in_another_channel_and_plain_english(app: Wirewatch) -> None:
-    reply = app.service.handle("keep an eye on Tren de Aragua in #desk", HERE)
+    reply = app.service.handle("keep an eye on Tren de Aragua in <#C0DESK|desk>", HERE)
+    assert isinstance(reply, WatchReply) and reply.watch.channel == "C0DESK"
+    assert "in #C0DESK" in reply.message
+    reply = app.service.handle("watch oil in #desk", HERE)  # a bare name from Slack: no ID
+    assert isinstance(reply, ErrorReply) and "link" in reply.message
+    console = Context(channel="console", user="me", front_end="console")
+    reply = app.service.handle("watch oil in #desk", console)
     assert isinstance(reply, WatchReply) and reply.watch.channel == "desk"
     again = app.service.handle("watch deportation flights", HERE)
     same = app.service.handle("watch deportation flights", HERE)
