@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchlists.query import And, Filter, Not, Or, QueryError, Term, parse
 from watchlists.text import stem
@@ -122,3 +124,16 @@ def test_too_long_and_too_many_terms() -> None:
         parse("x" * 600)
     with pytest.raises(QueryError, match="Too many"):
         parse(" ".join(f"word{i}" for i in range(40)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('ab -()"|:ORNTADé\'.,#xyz')), max_size=40)
+       | st.text(max_size=60))
+def test_any_text_parses_or_fails_cleanly(text: str) -> None:
+    try:
+        q = parse(text)
+    except QueryError as err:
+        assert 0 <= err.position <= len(err.query)
+        assert err.message
+    else:
+        assert q.explain()
