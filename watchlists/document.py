@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from watchlists.synonyms import Stems, Thesaurus
-from watchlists.text import fold, stems
+from watchlists.text import exact, fold, stems, words
 
 LEAD_WORDS = 60  # the lead: the first paragraph, at most this many words
 LEAD_MIN_WORDS = 20  # a shorter first paragraph (a kicker, a caption) takes in the next one
@@ -154,10 +154,17 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         size = lead_size(doc.text)
         lead, body = body_tokens[:size], body_tokens[size:]
     zones = {"title": stems(doc.title), "lead": lead, "body": body}
+    counts = {z: Counter(t) for z, t in zones.items()}
+    # exact-word keys ("=removal") beside the stems, for synonyms that must not be stemmed
+    text_words = words(doc.text)
+    exact_zones = {"title": words(doc.title), "lead": text_words[: len(lead)],
+                   "body": text_words[len(text_words) - len(body):] if body else []}
+    for zone, ws in exact_zones.items():
+        counts[zone].update(exact(w) for w in ws)
     return Analyzed(
         doc=doc,
         zones=zones,
-        counts={z: Counter(t) for z, t in zones.items()},
+        counts=counts,
         actor_forms=_forms(doc.actors),
         place_forms=_forms(doc.places),
         type_forms=_forms(doc.event_types),

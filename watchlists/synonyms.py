@@ -1,4 +1,9 @@
-"""The synonym table (``watchlists/data/synonyms.json``), loaded once and stemmed."""
+"""The synonym table (``watchlists/data/synonyms.json``), loaded once and stemmed.
+
+Entries are stemmed (``deport`` also matches deported, deportation…), except entries written
+``=word``, which match only that word and its plural: ``=removal`` matches "removals" but not
+"removes" (a president removed from office is not a deportation).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from watchlists.text import stems
+from watchlists.text import EXACT, exact, stems
 
 Stems = tuple[str, ...]
 
@@ -42,9 +47,17 @@ class Thesaurus:
         return None
 
 
+def _form(surface: str) -> Stems:
+    """A list entry as matched: "=word" only as that word (or its plural), else stemmed."""
+    if surface.startswith(EXACT):
+        return (exact(surface[1:]),)
+    return tuple(stems(surface))
+
+
 def _group(label: str, surfaces: list[str], country: str | None = None) -> Group:
-    forms = frozenset(tuple(stems(s)) for s in surfaces if stems(s))
-    return Group(label=label, surfaces=tuple(surfaces), forms=forms, country=country)
+    forms = frozenset(f for s in surfaces if (f := _form(s)))
+    shown = tuple(s.lstrip(EXACT) for s in surfaces)
+    return Group(label=label.lstrip(EXACT), surfaces=shown, forms=forms, country=country)
 
 
 def build_thesaurus(data: dict[str, Any]) -> Thesaurus:
@@ -58,8 +71,10 @@ def build_thesaurus(data: dict[str, Any]) -> Thesaurus:
         groups.append(_group(country, surfaces, country=country))
     by_form: dict[Stems, list[int]] = {}
     for i, group in enumerate(groups):
-        for form in group.forms:
-            by_form.setdefault(form, []).append(i)
+        # a typed word finds its group by its stem, exact-only entries included
+        for form in group.forms | {tuple(stems(s)) for s in group.surfaces if stems(s)}:
+            if i not in by_form.setdefault(form, []):
+                by_form[form].append(i)
     max_words = max((len(f) for g in groups for f in g.forms), default=1)
     return Thesaurus(
         groups=tuple(groups),

@@ -108,3 +108,14 @@ def stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     return [stem(w) for w in words(text)]
+
+
+EXACT = "="  # prefix of exact-word keys: "=removal" matches removal(s) but not remove(d)
+
+
+def exact(word: str) -> str:
+    """The exact-word key of a folded word: only a plural -s is dropped."""
+    w = fold(word)
+    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    return EXACT + w

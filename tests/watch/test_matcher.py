@@ -47,6 +47,11 @@ CASES = [
     ("deportation NOT (Mexico OR Cuba)", "Deportations from Texas", "", "Cuba too.", False),
     ("(oil OR crude) Venezuela", "Venezuelan crude exports", "", "", True),
     ("source:AP flights", "Flights resume", "", "", False),
+    # "removal" stands for deportation only as that noun: a removed president is not deported
+    ("deportation", "Removals of migrants rise", "", "", True),
+    ("deportation", "Congress removes the president", "", "", False),
+    ("deportation", "The removal of sanctions", "", "", True),  # the noun is ambiguous
+    ("removal", "Congress removes the president", "", "", True),  # typed: stemmed as usual
 ]
 
 
