@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
-from watchlists.text import STOPWORDS, fold, raw_words, stems
+from watchlists.text import STOPWORDS, fold, raw_words, stems, words
 
 MAX_QUERY = 500
 MAX_TERMS = 32
@@ -325,8 +325,7 @@ class _Parser:
         return self.concept(word, form, tok)
 
     def concept(self, word: str, form: Stems, tok: _Tok) -> Node | None:
-        folded = fold(word).strip(".,;:!?")
-        if not form or (folded in STOPWORDS and word.strip(".,;:!?") not in ("US", "U.S.")):
+        if not form or all(w in STOPWORDS for w in words(word)):
             return None
         forms = {form}
         shown: list[str] = []

@@ -15,6 +15,7 @@ from functools import lru_cache
 _ACRONYM = re.compile(r"\b((?:[A-Za-z]\.){2,})")
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 _VOWEL = re.compile(r"[aeiouy]")
+_US = re.compile(r"\bUS\b")
 
 _STOP_TEXT = """
     a about above after again against all also am an and any are as at be because been before
@@ -48,8 +49,10 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Folded word tokens; "U.S." becomes "us", possessives are dropped."""
+    """Folded word tokens; "U.S." and "US" become "usa" (not the pronoun), possessives are
+    dropped."""
     text = _ACRONYM.sub(lambda m: m.group(1).replace(".", ""), text)
+    text = _US.sub("USA", text)  # the country, not the pronoun "us"
     out = []
     for tok in _TOKEN.findall(fold(text)):
         tok = tok.replace("’", "'")

@@ -52,6 +52,10 @@ CASES = [
     ("deportation", "Congress removes the president", "", "", False),
     ("deportation", "The removal of sanctions", "", "", True),  # the noun is ambiguous
     ("removal", "Congress removes the president", "", "", True),  # typed: stemmed as usual
+    # "US" is the country, "us" the pronoun
+    ("US deportations", "U.S. deportations rise", "", "", True),
+    ("US deportations", "American deportation policy", "", "", True),
+    ("US deportations", "Deportations: tell us what you think", "", "", False),
 ]
 
 
