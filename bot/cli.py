@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.errors import UserError
 from bot.settings import Settings, load_settings
@@ -159,10 +160,12 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         if args.once:
             report = app.poller.poll_due(app.clock())
             _print(render(poll_reply(report)))
+            deliver_console_alerts(app)  # -- watch --
             return 0
 
         def show(report: PollReport) -> None:
             _print(render(poll_reply(report)))
+            deliver_console_alerts(app)  # -- watch --
 
         scheduler = PollScheduler(app.poller, on_report=show)
         _print(
@@ -182,6 +185,14 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # -- watch: demo ---------------------------------------------------------------------------------
+
+
+def deliver_console_alerts(app: Any) -> None:
+    """Print the alerts of console watches (channel "console"); Slack channels' alerts are
+    left for the Slack sender."""
+    from bot.alerts import ConsoleSender
+
+    app.alerts.deliver_pending(ConsoleSender(_print), channels=lambda c: c == "console")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

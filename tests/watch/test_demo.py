@@ -4,6 +4,7 @@ re-poll and restart → none again."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import httpx
 from bot.alerts import AlertPipeline, AlertView
 from bot.demo import DEMO_QUERY, DemoFeedServer, add_demo_feeds, demo_items
 from bot.settings import Settings
+from bot.store import Store
 from bot.wiring import Wirewatch, build
 from tests.watch.conftest import FakeClock, RecordingSender
 from watchlists.decide import iso
@@ -124,3 +126,52 @@ def test_wirewatch_demo_command_fires_alerts(tmp_path: Path) -> None:
                    "Caracas FC", "Storms ground"):
         assert silent not in text, silent
     assert not (tmp_path / "unused.db").exists()
+
+
+def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
+    # `ask` indexes the bundled corpus: the feed carries updated versions (new articles)
+    every = demo_items()
+    items = [every[0]] + [
+        dataclasses.replace(i, guid=i.guid + "-upd", text=i.text + "\n\nUpdated.")
+        for i in every if i.kind == "seed"
+    ]
+    server = DemoFeedServer(items, interval=None, initial=1, lifetime=60)
+    server.start()
+    db = tmp_path / "poll.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
+    env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", WIREWATCH_DB=str(db),
+               WIREWATCH_ALLOW_PRIVATE_FEEDS="1")
+
+    def run(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr + out.stdout
+        return out.stdout
+
+    try:
+        run("ask", "--channel", "console", "watch", DEMO_QUERY)
+        run("ask", "--channel", "C1", "watch", DEMO_QUERY)
+        store = Store(db)
+        add_demo_feeds(store, server, now="2000-01-01T00:00:00+00:00")
+        store.close()
+        def due_now() -> None:
+            store = Store(db)
+            for feed in store.list_feeds():
+                store.update_feed(feed["id"], next_check="2000-01-01T00:00:00+00:00")
+            store.close()
+
+        first = run("poll", "--once")  # back catalogue
+        assert "🔔" not in first and "1 new article" in first, first
+        server.release(2)
+        due_now()
+        second = run("poll", "--once")
+        assert second.count("🔔 Watch #1") == 2, second
+        assert "Watch #2" not in second  # channel C1's alerts wait for the Slack sender
+        due_now()
+        assert "🔔" not in run("poll", "--once")
+        store = Store(db)
+        statuses = sorted((a.channel, a.status) for a in store.list_alerts())
+        store.close()
+        assert statuses == [("C1", "pending")] * 2 + [("console", "sent")] * 2
+    finally:
+        server.stop()
