@@ -142,6 +142,20 @@ def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
         app.close()
 
 
+# -- slack: `wirewatch serve` ------------------------------------------------------------------
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack_app import check_tokens
+
+    check_tokens(settings, http=args.http)  # before importing Bolt: fast, clear errors
+    from bot.slack_app import serve
+
+    return serve(settings, http=args.http, port=args.port, out=_print)
+
+
+# -- end slack ---------------------------------------------------------------------------------
+
+
 # -- feeds ---------------------------------------------------------------------------------
 
 
@@ -278,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_ingest(args, settings)
         if command == "shell":
             return cmd_shell(args, settings)
+        if command == "serve":
+            return cmd_serve(args, settings)
         if command == "poll":
             return cmd_poll(args, settings)
         if command == "demo":

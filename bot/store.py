@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,49 @@ class Store:
         with self.lock:
             row = self.db.execute("SELECT max(last_polled) FROM feeds").fetchone()
         return None if row is None or row[0] is None else str(row[0])
+
+    # -- slack ------------------------------------------------------------------------------
+
+    def slack_remember_event(self, event_id: str, *, keep_hours: int = 48) -> bool:
+        """Record a Slack ``event_id``; True the first time, False for a retried delivery.
+
+        One atomic ``INSERT OR IGNORE``: of two concurrent deliveries exactly one wins.
+        Rows older than ``keep_hours`` are pruned (Slack retries within minutes).
+        """
+        now = datetime.now(UTC).replace(microsecond=0)
+        cutoff = (now - timedelta(hours=keep_hours)).isoformat()
+        with self.lock, self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO slack_events(event_id, received_at) VALUES (?, ?)",
+                [event_id, now.isoformat()],
+            )
+            first = cursor.rowcount == 1
+            if first:
+                self.db.execute("DELETE FROM slack_events WHERE received_at < ?", [cutoff])
+        return first
+
+    def slack_watches(self, channels: list[str] | None = None) -> list[dict[str, Any]]:
+        """Active watches, of ``channels`` only when given (None: every channel)."""
+        sql = (
+            "SELECT id, channel, query, understood, muted_until, digest_time "
+            "FROM watches WHERE active = 1"
+        )
+        params: list[Any] = []
+        if channels is not None:
+            if not channels:
+                return []
+            sql += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            params = list(channels)
+        with self.lock:
+            return list(self.db.query(sql + " ORDER BY channel, id", params))
+
+    def slack_watch_channel(self, watch_id: int) -> str | None:
+        """The channel a watch belongs to (App Home buttons carry only the watch ID)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT channel FROM watches WHERE id = ?", [watch_id]
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     # -- feeds ------------------------------------------------------------------------------
 

@@ -1,0 +1,262 @@
+"""The Bolt app factory: settings, service and store in, a ready ``slack_bolt.App`` out.
+
+This module knows Bolt but not the listeners: those live in ``handlers/`` (the Slack adapter)
+and are passed in, or found through the ``wirewatch.frontends`` entry point group, so ``bot/``
+never imports ``handlers`` (the dependency rule ``watchlists ← bot ← handlers``).
+
+Importing this module loads slack_bolt; ``bot.service`` and the rest of the core never import
+it (``wirewatch serve`` imports it lazily).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot.errors import ConfigError, NotAvailable
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.service import Service
+    from bot.store import Store
+
+log = logging.getLogger("wirewatch.slack")
+
+FRONTEND_GROUP = "wirewatch.frontends"
+# Used when the package metadata has no entry point in the group (e.g. running from a source
+# tree whose installed metadata predates the entry point).  Resolved by name, like an entry
+# point, so bot/ holds no import of the adapter.
+DEFAULT_FRONTEND = "handlers:register_all"
+
+Register = Callable[[App, "Service"], None]
+
+# Listeners ack first and then do the slow work on the same thread; Bolt's default pool of 5
+# would let five slow answers (a poll, a slow feed) hold back every other ack past Slack's
+# 3 s.  Threads are cheap next to that; the store serialises the database work anyway.
+LISTENER_THREADS = 32
+
+
+def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
+    """A Web API client on ``SLACK_API_URL`` that retries 429s (honouring Retry-After),
+    connection errors and 5xx responses."""
+    return WebClient(
+        token=token if token is not None else settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=30,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def load_frontends() -> list[Register]:
+    """The listener registrations installed in the ``wirewatch.frontends`` group."""
+    found = sorted(entry_points(group=FRONTEND_GROUP), key=lambda ep: ep.name)
+    if not found:
+        found = [EntryPoint(name="slack", value=DEFAULT_FRONTEND, group=FRONTEND_GROUP)]
+    registers: list[Register] = []
+    for ep in found:
+        registers.append(ep.load())
+    return registers
+
+
+def dedupe_events(store: Store) -> Callable[..., BoltResponse | None]:
+    """Global middleware: an Events API delivery whose ``event_id`` was seen is acked, not run.
+
+    Slack retries a delivery (``X-Slack-Retry-Num``) when it did not see a 200 in time; the
+    ``event_id`` stays the same, and it is remembered in the ``slack_events`` table, so a
+    restart between the two deliveries does not process it twice.
+    """
+
+    def middleware(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and not store.slack_remember_event(event_id):
+            log.info("ignoring retried delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
+def create_app(
+    settings: Settings,
+    service: Service,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    listeners: Sequence[Register] | None = None,
+    verify_token: bool = True,
+) -> App:
+    """Build the Bolt app: Web client, dedupe middleware, then the listeners.
+
+    ``listeners`` are ``register(app, service)`` callables (``handlers.register_all`` in
+    production, found with ``load_frontends()`` when not given).  ``verify_token=False``
+    skips the ``auth.test`` call at start-up.
+    """
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's "
+            "OAuth & Permissions page."
+        )
+    client = client or make_client(settings)
+    if client.token is None:
+        client.token = settings.slack_bot_token
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        process_before_response=False,
+        token_verification_enabled=verify_token,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="wirewatch-slack"
+        ),
+        logger=logging.getLogger("wirewatch.slack.bolt"),
+    )
+    app.use(dedupe_events(store))
+    for register in load_frontends() if listeners is None else listeners:
+        register(app, service)
+    return app
+
+
+def check_tokens(settings: Settings, *, http: bool) -> None:
+    """One clear line for each missing setting, before anything starts."""
+    if not settings.slack_bot_token:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set: give the bot token (xoxb-…) from the app's "
+            "OAuth & Permissions page."
+        )
+    if http and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set: HTTP mode needs the signing secret from the "
+            "app's Basic Information page."
+        )
+    if not http and not settings.slack_app_token:
+        raise ConfigError(
+            "SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) with "
+            "connections:write; or run `wirewatch serve --http`."
+        )
+
+
+_SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+
+
+def _mrkdwn_escape(text: str) -> str:
+    # the same three characters as handlers.mrkdwn.escape (bot/ does not import handlers)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def deliver_feed_notices(store: Store, client: WebClient) -> int:
+    """Post pending one-time feed notices (e.g. "feed 3 was switched off") to their Slack
+    channels; returns how many were posted.  A notice Slack refuses for good (channel gone,
+    bot not in it) is logged and not tried again; notices for non-Slack channels (the
+    console) are left for their own front end."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.store import utcnow_iso
+
+    posted = 0
+    for notice in store.pending_feed_notices():
+        channel = str(notice["channel"])
+        if not _SLACK_CHANNEL.match(channel):
+            continue
+        try:
+            client.chat_postMessage(channel=channel, text=_mrkdwn_escape(str(notice["text"])),
+                                    unfurl_links=False, unfurl_media=False)
+            posted += 1
+        except SlackApiError as exc:
+            log.warning("feed notice %s not delivered to %s: %s", notice["id"], channel,
+                        exc.response.get("error"))
+        store.mark_feed_notice_delivered(int(notice["id"]), utcnow_iso())
+    return posted
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(settings: Settings, *, http: bool = False, port: int | None = None,
+          out: Callable[[str], None] = print) -> int:
+    """``wirewatch serve``: the Slack bot in Socket Mode (default) or HTTP mode.
+
+    Runs until interrupted (Ctrl-C, or SIGTERM from the platform).
+    """
+    import signal
+    import threading
+
+    from slack_bolt.error import BoltError
+
+    from bot.wiring import build
+
+    check_tokens(settings, http=http)
+    client = make_client(settings)
+    ww = build(settings, slack_client=client)
+    try:
+        try:
+            app = create_app(settings, ww.service, ww.store, client=client)
+        except OSError as exc:  # URLError, timeouts: after the retry handlers gave up
+            raise NotAvailable(
+                f"cannot reach Slack at {settings.slack_api_url} ({exc}); check the network "
+                "or SLACK_API_URL."
+            ) from None
+        except BoltError as exc:
+            detail = " ".join(str(exc).split())[:300]
+            raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {detail}") from None
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # The feed scheduler runs here, in this one process (the Procfile runs one worker).
+        scheduler = None
+        if getattr(ww, "poller", None) is not None:
+            from bot.feeds.scheduler import PollScheduler
+
+            def on_report(report: object) -> None:
+                deliver_feed_notices(ww.store, client)
+
+            scheduler = PollScheduler(ww.poller, on_report=on_report)
+            deliver_feed_notices(ww.store, client)
+            scheduler.start()
+        try:
+            _run(app, settings, client, http=http, port=port, out=out)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)  # let a running poll finish its transaction
+    except KeyboardInterrupt:
+        out("wirewatch: stopped")
+    finally:
+        ww.close()
+    return 0
+
+
+def _run(app: App, settings: Settings, client: WebClient, *, http: bool, port: int | None,
+         out: Callable[[str], None]) -> None:
+    """Serve until interrupted."""
+    import threading
+
+    if http:
+        from bot.slack_http import SlackHTTPServer
+
+        server = SlackHTTPServer(app, port=settings.port if port is None else port)
+        out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events")
+        server.serve_forever()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, settings.slack_app_token, web_client=client)
+        handler.connect()  # type: ignore[no-untyped-call]
+        out("wirewatch: Socket Mode, connected to Slack")
+        try:
+            threading.Event().wait()
+        finally:
+            handler.close()  # type: ignore[no-untyped-call]
