@@ -1,0 +1,106 @@
+"""Alerts in Slack: Block Kit for ``bot.alerts.AlertView``/``DigestView`` and ``SlackSender``,
+the ``bot.alerts.Sender`` that posts them with ``chat.postMessage``.
+
+Every string of a view is untrusted (feed titles, article text, the user's query): escaped
+with ``handlers.mrkdwn``.  Link unfurling is off.  Errors become ``DeliveryError`` so the
+alert pipeline retries them without loss: 429 with the server's Retry-After, 5xx and network
+errors with backoff; a channel Slack refuses for good (gone, archived, bot not in it) is
+``permanent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.alerts import AlertView, DeliveryError, DigestView
+from handlers.blocks import Message, button, context, section
+from handlers.mrkdwn import escape, link
+
+PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
+             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
+MAX_DIGEST_ITEMS = 20
+
+
+def _message(text: str, blocks: list[Block]) -> Message:
+    return Message(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def _meta(view: AlertView) -> str:
+    return " · ".join(escape(x) for x in (view.source, view.date) if x)
+
+
+def alert_message(view: AlertView) -> Message:
+    title = link(view.url, view.title)
+    if view.thread_reply and view.thread_of == view.article_id:
+        text = (f"Also matches watch #{view.watch_id} “{escape(view.watch_query)}”: "
+                f"{escape(view.title)}")
+        return _message(text, [section(f"↳ Also matches watch #{view.watch_id} "
+                                       f"“{escape(view.watch_query)}”")])
+    if view.thread_reply:
+        who = escape(view.source or "another outlet")
+        meta = f" ({escape(view.date)})" if view.date else ""
+        text = f"Also reported by {who}: {escape(view.title)}"
+        return _message(text, [section(f"↳ Also reported by *{who}*: {title}{meta}")])
+    why = "; ".join(f"*{escape(w.label)}* ({escape(', '.join(w.where))})" for w in view.why)
+    blocks: list[Block] = [
+        section(f"🔔 *{title}*" + (f"\n{_meta(view)}" if _meta(view) else "")),
+        section(f"Why: {why}"),
+    ]
+    if view.lead:
+        blocks.append(context(escape(view.lead)))
+    facts = []
+    if view.actors:
+        facts.append("Actors: " + ", ".join(escape(a) for a in view.actors[:8]))
+    if view.key_event:
+        facts.append("Key event: " + escape(view.key_event))
+    facts.append(f"Watch #{view.watch_id}: “{escape(view.watch_query)}”")
+    blocks.append(context("\n".join(facts)))
+    blocks.append(ActionsBlock(elements=[
+        button(b.label, b.action_id, b.value) for b in view.buttons
+    ]))
+    text = f"New article for watch #{view.watch_id}: {escape(view.title)}"
+    return _message(text, blocks)
+
+
+def digest_message(view: DigestView) -> Message:
+    n = len(view.items)
+    head = (f"Daily digest for watch #{view.watch_id} “{escape(view.watch_query)}”: "
+            f"{n} article{'s' if n != 1 else ''}")
+    lines = [f"• {link(i.url, i.title)}" + (f" ({_meta(i)})" if _meta(i) else "")
+             for i in view.items[:MAX_DIGEST_ITEMS]]
+    if n > MAX_DIGEST_ITEMS:
+        lines.append(f"… and {n - MAX_DIGEST_ITEMS} more")
+    return _message(head, [section(f"*{head}*"), section("\n".join(lines))])
+
+
+class SlackSender:
+    """``bot.alerts.Sender`` over a slack_sdk ``WebClient`` (the one ``serve`` makes)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str:
+        from slack_sdk.errors import SlackApiError
+
+        message = digest_message(view) if isinstance(view, DigestView) else alert_message(view)
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+                **message.as_kwargs(),
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            status = int(getattr(exc.response, "status_code", 0) or 0)
+            if status == 429 or error == "ratelimited":
+                after = exc.response.headers.get("Retry-After") if exc.response.headers else None
+                raise DeliveryError(f"Slack rate limit ({error})",
+                                    retry_after=float(after) if after else None) from None
+            if status >= 500:
+                raise DeliveryError(f"Slack error {status}") from None
+            raise DeliveryError(f"Slack refused the post: {error or status}",
+                                permanent=error in PERMANENT or not error) from None
+        except OSError as exc:  # network: retry later
+            raise DeliveryError(f"cannot reach Slack: {exc}") from None
+        return str(response.get("ts") or "")

@@ -1,0 +1,127 @@
+"""Alerts through the fake Slack (a local HTTP server): posted to the watch's channel,
+escaped, unfurling off, threaded for duplicates, retried through 429 and 5xx, nothing lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.alerts import AlertPipeline
+from bot.demo_articles import SYNDICATED
+from bot.settings import Settings
+from bot.slack_app import deliver_alerts, make_alert_sender, make_client
+from bot.store import Store
+from handlers.alerts import SlackSender
+from tests.slack.fake_slack import FakeSlack
+from tests.watch.conftest import FakeClock, draft, ingest, seed_drafts
+from watchlists.decide import iso
+
+TOPIC = "deportation flights to Venezuela"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    f = FakeSlack(lifetime=60).start()
+    yield f
+    f.stop()
+
+
+def watch(store: Store, clock: FakeClock, channel: str = "C0DESK") -> int:
+    return store.add_watch(channel=channel, query=TOPIC, understood="", mode="central",
+                           created_by="U1", created_at=iso(clock()))
+
+
+def bare_client(fake: FakeSlack) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=fake.api_url)  # no retry handlers
+
+
+def test_alerts_are_posted_escaped_threaded_and_unfurl_free(
+    wstore: Store, clock: FakeClock, fake: FakeSlack
+) -> None:
+    wid = watch(wstore, clock)
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    nasty = seed_drafts()[0]
+    nasty.title = "<!channel> Deportation flights & <https://evil.example|click> to Venezuela"
+    pipeline.on_new_articles(ingest(wstore, [nasty]), backfill=False)
+    copy = draft(SYNDICATED[1], SYNDICATED[4], source=SYNDICATED[2])
+    pipeline.on_new_articles(ingest(wstore, [copy]), backfill=False)
+    report = pipeline.deliver_pending(SlackSender(bare_client(fake)))
+    assert (report.sent, report.threaded) == (2, 1)
+    first, reply = fake.of("chat.postMessage")
+    assert first.body["channel"] == "C0DESK" and reply.body["channel"] == "C0DESK"
+    raw = str(first.body)
+    assert "<!channel>" not in raw and "&lt;!channel&gt;" in raw
+    assert "<https://evil.example|click>" not in raw
+    assert first.body["unfurl_links"] in (False, "0", "false", 0)
+    assert "thread_ts" not in first.body or not first.body["thread_ts"]
+    [root] = [a for a in wstore.list_alerts() if a.thread_ts is None]
+    assert reply.body["thread_ts"] == root.ts
+    assert "Also reported by" in reply.body["text"]
+    actions = next(b for b in first.body["blocks"] if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == [
+        "ww_mute", "ww_unwatch", "ww_not_relevant"]
+    assert actions["elements"][0]["value"] == str(wid)
+
+
+def test_429_and_5xx_are_retried_and_nothing_is_lost(
+    wstore: Store, clock: FakeClock, fake: FakeSlack
+) -> None:
+    watch(wstore, clock)
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[:2]), backfill=False)
+    fake.fail_next("chat.postMessage", 429, retry_after=7)
+    fake.fail_next("chat.postMessage", 503, retry_after=None)
+    report = pipeline.deliver_pending(SlackSender(bare_client(fake)))
+    assert report.sent == 2
+    assert 7 in clock.slept  # waited what Slack asked
+    # Slack down for longer: alerts stay pending with a next attempt, then go out
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[2:3]), backfill=False)
+    fake.fail_next("chat.postMessage", 429, retry_after=600, times=1)
+    report = pipeline.deliver_pending(SlackSender(bare_client(fake)))
+    assert report.sent == 0 and report.retrying == 1
+    clock.advance(601)
+    assert pipeline.deliver_pending(SlackSender(bare_client(fake))).sent == 1
+    assert {a.status for a in wstore.list_alerts()} == {"sent"}
+    assert len([c for c in fake.of("chat.postMessage")]) == 3 + 3  # 3 posts + 3 refusals
+
+
+def test_gone_channel_is_a_permanent_failure(wstore: Store, clock: FakeClock) -> None:
+    class Gone:
+        def chat_postMessage(self, **kw: object) -> object:
+            from slack_sdk.errors import SlackApiError
+            from slack_sdk.web.slack_response import SlackResponse
+
+            resp = SlackResponse(client=None, http_verb="POST", api_url="x", req_args={},
+                                 data={"ok": False, "error": "channel_not_found"},
+                                 headers={}, status_code=200)
+            raise SlackApiError("channel_not_found", resp)
+
+    watch(wstore, clock)
+    pipeline = AlertPipeline(wstore, clock=clock, sleeper=clock.sleep)
+    pipeline.on_new_articles(ingest(wstore, seed_drafts()[:1]), backfill=False)
+    assert pipeline.deliver_pending(SlackSender(Gone())).failed == 1
+    assert wstore.list_alerts()[0].status == "failed"
+
+
+def test_serve_side_delivery_leaves_console_alerts(
+    tmp_path: Path, clock: FakeClock, fake: FakeSlack
+) -> None:
+    from bot.wiring import build
+
+    settings = Settings(db_path=tmp_path / "serve.db", slack_bot_token="xoxb-test",
+                        slack_api_url=fake.api_url)
+    app = build(settings, clock=clock, seed=False)
+    try:
+        app.alerts = AlertPipeline(app.store, clock=clock, sleeper=clock.sleep)
+        watch(app.store, clock, channel="C0DESK")
+        watch(app.store, clock, channel="console")
+        app.alerts.on_new_articles(ingest(app.store, seed_drafts()[:1]), backfill=False)
+        deliver_alerts(app, make_alert_sender(make_client(settings)))
+        assert [c.body["channel"] for c in fake.of("chat.postMessage")] == ["C0DESK"]
+        assert sorted((a.channel, a.status) for a in app.store.list_alerts()) == [
+            ("C0DESK", "sent"), ("console", "pending")]
+    finally:
+        app.close()
