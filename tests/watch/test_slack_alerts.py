@@ -125,3 +125,66 @@ def test_serve_side_delivery_leaves_console_alerts(
             ("C0DESK", "sent"), ("console", "pending")]
     finally:
         app.close()
+
+
+def test_serve_posts_alerts_from_polled_feeds(tmp_path: Path, fake: FakeSlack) -> None:
+    """`wirewatch serve` end to end: the scheduler polls a feed on 127.0.0.1, the watch's
+    channel gets one post per new on-topic article, escaped, and nothing else."""
+    import dataclasses
+    import os
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from bot.demo import DemoFeedServer, add_demo_feeds, demo_items
+    from tests.slack.test_serve import _lines
+
+    root = Path(__file__).resolve().parents[2]
+    every = demo_items()
+    near_miss = next(i for i in every if i.kind == "near-miss")
+    updated = [dataclasses.replace(i, guid=i.guid + "-upd", text=i.text + "\n\nUpdated.")
+               for i in every if i.kind == "seed"]
+    items = [every[0], near_miss, *updated[:2]]
+    server = DemoFeedServer(items, interval=None, initial=1, lifetime=90)
+    server.start()
+    db = tmp_path / "serve.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
+    env.update(WIREWATCH_DB=str(db), SLACK_BOT_TOKEN="xoxb-serve", SLACK_SIGNING_SECRET="s",
+               SLACK_API_URL=fake.api_url, WIREWATCH_ALLOW_PRIVATE_FEEDS="1",
+               PYTHONPATH=str(root), PYTHONIOENCODING="utf-8")
+    proc = None
+    try:
+        subprocess.run([sys.executable, "-m", "bot", "ask", "--channel", "C111", "watch", TOPIC],
+                       cwd=root, env=env, check=True, capture_output=True, timeout=60)
+        store = Store(db)
+        add_demo_feeds(store, server, now="2000-01-01T00:00:00+00:00")
+        store.close()
+        subprocess.run([sys.executable, "-m", "bot", "poll", "--once"], cwd=root, env=env,
+                       check=True, capture_output=True, timeout=60)  # the back catalogue
+        server.release(3)
+        store = Store(db)
+        for feed in store.list_feeds():
+            store.update_feed(feed["id"], next_check="2000-01-01T00:00:00+00:00")
+        store.close()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--http", "--port", "0"], cwd=root, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        out: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
+        posts = fake.wait_calls("chat.postMessage", 2, timeout=30)
+        assert {p.body["channel"] for p in posts} == {"C111"}
+        titles = " ".join(str(p.body["text"]) for p in posts)
+        assert items[2].title[:40] in titles and items[3].title[:40] in titles
+        assert near_miss.title not in titles
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        server.stop()
+    assert len(fake.of("chat.postMessage")) == 2
