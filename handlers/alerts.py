@@ -68,11 +68,24 @@ def digest_message(view: DigestView) -> Message:
     n = len(view.items)
     head = (f"Daily digest for watch #{view.watch_id} “{escape(view.watch_query)}”: "
             f"{n} article{'s' if n != 1 else ''}")
-    lines = [f"• {link(i.url, i.title)}" + (f" ({_meta(i)})" if _meta(i) else "")
-             for i in view.items[:MAX_DIGEST_ITEMS]]
+    # one section per article: a long list cut to Slack's section limit could break a link
+    blocks: list[Block] = [section(f"*{head}*")]
+    blocks += [section(f"• {link(i.url, i.title)}" + (f" ({_meta(i)})" if _meta(i) else ""))
+               for i in view.items[:MAX_DIGEST_ITEMS]]
     if n > MAX_DIGEST_ITEMS:
-        lines.append(f"… and {n - MAX_DIGEST_ITEMS} more")
-    return _message(head, [section(f"*{head}*"), section("\n".join(lines))])
+        blocks.append(context(f"… and {n - MAX_DIGEST_ITEMS} more"))
+    return _message(head, blocks)
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from a Retry-After header (any case); None when absent or not a number."""
+    for key, value in dict(headers or {}).items():
+        if str(key).lower() == "retry-after":
+            try:
+                return max(0.0, float(str(value).strip()))
+            except ValueError:
+                return None
+    return None
 
 
 class SlackSender:
@@ -94,9 +107,8 @@ class SlackSender:
             error = str(exc.response.get("error") or "")
             status = int(getattr(exc.response, "status_code", 0) or 0)
             if status == 429 or error == "ratelimited":
-                after = exc.response.headers.get("Retry-After") if exc.response.headers else None
                 raise DeliveryError(f"Slack rate limit ({error})",
-                                    retry_after=float(after) if after else None) from None
+                                    retry_after=_retry_after(exc.response.headers)) from None
             if status >= 500:
                 raise DeliveryError(f"Slack error {status}") from None
             raise DeliveryError(f"Slack refused the post: {error or status}",

@@ -188,3 +188,25 @@ def test_serve_posts_alerts_from_polled_feeds(tmp_path: Path, fake: FakeSlack) -
                 proc.kill()
         server.stop()
     assert len(fake.of("chat.postMessage")) == 2
+
+
+def test_digest_message_keeps_links_whole() -> None:
+    from bot.alerts import AlertView, DigestView
+    from handlers.alerts import _retry_after, digest_message
+
+    items = [AlertView(alert_id=i, watch_id=1, watch_query="q", channel="C1", article_id=i,
+                       title=f"Story {i} <!here> " + "x" * 150,
+                       url=f"https://news.example/{i}", source="Outlet", date="2025-03-23",
+                       lead="", why=[]) for i in range(25)]
+    msg = digest_message(DigestView(watch_id=1, watch_query="q", channel="C1", items=items,
+                                    since=None, until="2025-03-24T08:00:00+00:00"))
+    sections = [b for b in msg.blocks if b["type"] == "section"]
+    assert len(sections) == 21 and "25 articles" in msg.text
+    for b in sections[1:]:
+        text = b["text"]["text"]
+        assert text.count("<https://news.example/") == 1 and text.count(">") == 1
+        assert "<!here>" not in text
+    assert "… and 5 more" in str(msg.blocks[-1])
+    assert _retry_after({"retry-after": "3"}) == 3.0
+    assert _retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
+    assert _retry_after(None) is None
