@@ -16,7 +16,14 @@ if TYPE_CHECKING:
 
 
 def register_all(app: App, service: Service) -> None:
-    from handlers import actions, commands, errors, events, views
+    from handlers import (
+        actions,
+        alerts,  # noqa: F401  -- watch: Slack renderers of watch replies
+        commands,
+        errors,
+        events,
+        views,
+    )
 
     errors.register(app, service)
     commands.register(app, service)

@@ -1,5 +1,7 @@
 """Alerts in Slack: Block Kit for ``bot.alerts.AlertView``/``DigestView`` and ``SlackSender``,
-the ``bot.alerts.Sender`` that posts them with ``chat.postMessage``.
+the ``bot.alerts.Sender`` that posts them with ``chat.postMessage``; and the Slack rendering
+of the watch replies (``WatchReply``, ``WatchesReply``), registered with ``handlers.blocks``
+on import (``register_all`` imports this module).
 
 Every string of a view is untrusted (feed titles, article text, the user's query): escaped
 with ``handlers.mrkdwn``.  Link unfurling is off.  Errors become ``DeliveryError`` so the
@@ -15,7 +17,17 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block
 
 from bot.alerts import AlertView, DeliveryError, DigestView
-from handlers.blocks import Message, button, context, section
+from bot.replies import WatchesReply, WatchReply, WatchView
+from handlers.blocks import (
+    ACTION_MUTE,
+    ACTION_UNWATCH,
+    Message,
+    Parts,
+    button,
+    context,
+    register,
+    section,
+)
 from handlers.mrkdwn import escape, link
 
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
@@ -116,3 +128,62 @@ class SlackSender:
         except OSError as exc:  # network: retry later
             raise DeliveryError(f"cannot reach Slack: {exc}") from None
         return str(response.get("ts") or "")
+
+
+# -- watch replies in Slack (`watch`, `watches`, mute/unmute/digest) -------------------------
+
+
+def _state(w: WatchView) -> str:
+    state = []
+    if w.muted_until:
+        state.append("muted" if w.muted_until.startswith("9999")
+                     else f"muted until {escape(w.muted_until)}")
+    if w.digest_time:
+        state.append(f"daily digest {escape(w.digest_time)} UTC")
+    if w.mode == "any":
+        state.append("any mention")
+    return f" _({', '.join(state)})_" if state else ""
+
+
+def render_watch(reply: WatchReply) -> Parts:
+    w = reply.watch
+    text = escape(reply.message)
+    parts = Parts(text=text, head=[
+        section(f"*{text}*\n*#{w.id}* {escape(w.query)}{_state(w)}"),
+        context(escape(w.understood)),
+    ])
+    if reply.matches:
+        parts.head.append(section("Recent articles it would have matched:"))
+        for m in reply.matches:
+            meta = " · ".join(escape(x) for x in (m.source, m.date) if x)
+            parts.items.append([section(
+                f"• {link(m.url, m.title)}" + (f" ({meta})" if meta else "")
+                + f"\n_why:_ {escape('; '.join(m.why))}"
+            )])
+    elif reply.created:
+        parts.head.append(context("No recent article would have matched; new ones will alert."))
+    parts.foot.append(ActionsBlock(elements=[
+        button("Mute 24 h", ACTION_MUTE, str(w.id)),
+        button("Unwatch", ACTION_UNWATCH, str(w.id)),
+    ]))
+    return parts
+
+
+def render_watches(reply: WatchesReply) -> Parts:
+    if not reply.watches:
+        text = "No watches in this channel. Try `watch deportation flights to Venezuela`."
+        return Parts(text=text, head=[section(text)])
+    n = len(reply.watches)
+    text = f"{n} watch{'es' if n != 1 else ''} in this channel"
+    parts = Parts(text=text, head=[section(f"*{text}*")])
+    for w in reply.watches:
+        counts = f"{w.alerts} alert{'s' if w.alerts != 1 else ''}"
+        if w.not_relevant:
+            counts += f", {w.not_relevant} marked not relevant"
+        parts.items.append([section(f"*#{w.id}* {escape(w.query)}{_state(w)}\n{counts}")])
+    parts.foot.append(context("`unwatch ID` · `mute ID for 2h` · `digest ID daily 08:00`"))
+    return parts
+
+
+register(WatchReply, render_watch)
+register(WatchesReply, render_watches)

@@ -210,3 +210,28 @@ def test_digest_message_keeps_links_whole() -> None:
     assert _retry_after({"retry-after": "3"}) == 3.0
     assert _retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
     assert _retry_after(None) is None
+
+
+def test_watch_replies_render_as_block_kit_escaped(tmp_path: Path, clock: FakeClock) -> None:
+    import json
+
+    import handlers.alerts  # noqa: F401  (registers the renderers)
+    from bot.service import Context
+    from bot.wiring import build
+    from handlers import blocks
+
+    app = build(Settings(db_path=tmp_path / "r.db"), clock=clock)
+    try:
+        ctx = Context(channel="C1", user="U1", front_end="slack")
+        reply = app.service.handle('watch deportation flights to Venezuela -"<!channel>"', ctx)
+        msg = blocks.render(reply)
+        raw = json.dumps(msg.blocks)
+        assert "<!channel>" not in raw and "&lt;!channel&gt;" in raw
+        assert "Recent articles it would have matched" in raw and "repatriation" in raw
+        actions = next(b for b in msg.blocks if b["type"] == "actions")
+        assert [e["action_id"] for e in actions["elements"]] == ["ww_mute", "ww_unwatch"]
+        listing = blocks.render(app.service.handle("watches", ctx))
+        assert "1 watch in this channel" in listing.text
+        assert "#1" in json.dumps(listing.blocks)
+    finally:
+        app.close()
