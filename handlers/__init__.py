@@ -16,14 +16,8 @@ if TYPE_CHECKING:
 
 
 def register_all(app: App, service: Service) -> None:
-    from handlers import (
-        actions,
-        alerts,  # noqa: F401  -- watch: Slack renderers of watch replies
-        commands,
-        errors,
-        events,
-        views,
-    )
+    import handlers.alerts  # noqa: F401  -- watch: registers the Slack renderers of watches
+    from handlers import actions, commands, errors, events, views
 
     errors.register(app, service)
     commands.register(app, service)
