@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.errors import UserError
 from bot.settings import Settings, load_settings
@@ -24,7 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("shell", help="console front end: type commands, see replies")
-    sub.add_parser("demo", help="shell plus a local replay feed and a ready watch")
+    demo = sub.add_parser("demo", help="shell plus a local replay feed and a ready watch")
+    # -- watch: demo options --
+    demo.add_argument("--interval", type=float, default=4.0,
+                      help="seconds between articles released by the replay feed (default 4)")
+    demo.add_argument("--seconds", type=float, default=None,
+                      help="run without the shell for this many seconds, printing alerts")
+    demo.add_argument("--db", type=Path, default=None,
+                      help="database file for the demo (default: a fresh temporary one)")
     ask = sub.add_parser("ask", help="run one command and print the reply")
     ask.add_argument("text", nargs="+", help="the command, e.g. \"search deportation flights\"")
     ask.add_argument("--json", action="store_true", help="print the structured reply")
@@ -166,10 +174,12 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         if args.once:
             report = app.poller.poll_due(app.clock())
             _print(render(poll_reply(report)))
+            deliver_console_alerts(app)  # -- watch --
             return 0
 
         def show(report: PollReport) -> None:
             _print(render(poll_reply(report)))
+            deliver_console_alerts(app)  # -- watch --
 
         scheduler = PollScheduler(app.poller, on_report=show)
         _print(
@@ -186,6 +196,78 @@ def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         app.close()
+
+
+# -- watch: demo ---------------------------------------------------------------------------------
+
+
+def deliver_console_alerts(app: Any) -> None:
+    """Print the alerts of console watches (channel "console"); Slack channels' alerts are
+    left for the Slack sender."""
+    from bot.alerts import ConsoleSender
+
+    app.alerts.deliver_pending(ConsoleSender(_print), channels=lambda c: c == "console")
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Replay feed on 127.0.0.1 + a ready watch + alerts printed in the console."""
+    import dataclasses
+    import tempfile
+    import threading
+    import time
+
+    from bot.alerts import ConsoleSender
+    from bot.demo import DEMO_QUERY, DemoFeedServer, add_demo_feeds, run_demo_loop
+    from bot.render import render
+    from bot.service import Context
+    from bot.shell import Shell
+    from bot.wiring import build
+    from watchlists.decide import iso
+
+    tmp = None
+    if args.db is None:
+        tmp = tempfile.TemporaryDirectory(prefix="wirewatch-demo-")
+        db = Path(tmp.name) / "demo.db"
+    else:
+        db = args.db
+    # the replay feeds are on 127.0.0.1: allow private addresses for this demo app only
+    app = build(dataclasses.replace(settings, db_path=db, allow_private_feeds=True), seed=False)
+    server = DemoFeedServer(interval=max(0.5, args.interval))
+    stop = threading.Event()
+    try:
+        base = server.start()
+        add_demo_feeds(app.store, server, now=iso(app.clock()))
+        shell = Shell(app)
+        headless = args.seconds is not None
+        emit = _print if headless else shell.notify
+        ctx = Context(channel="console", user="demo", front_end="console")
+        _print(f"wirewatch demo — {len(server.feed_urls())} replay feeds at {base}/feeds/, "
+               f"one new article every {server.interval:g}s; database {db}")
+        _print(render(app.service.handle(f"watch {DEMO_QUERY}", ctx)))
+        _print("The first article is the feeds' back catalogue (no alert). Watch alerts arrive "
+               "below; type commands meanwhile (`watches`, `feeds`, `search Caracas`, `quit`).")
+        pipeline = app.alerts
+
+        def report(exc: Exception) -> None:
+            log.exception("demo poll failed", exc_info=exc)
+            emit(f"(demo poll failed: {type(exc).__name__}; retrying)")
+
+        loop = threading.Thread(
+            target=run_demo_loop, args=(app.poller, pipeline, ConsoleSender(emit), stop),
+            kwargs={"every": 1.0, "on_error": report}, name="demo-poll", daemon=True,
+        )
+        loop.start()
+        if headless:
+            time.sleep(max(0.0, args.seconds))
+            return 0
+        return shell.run()
+    finally:
+        stop.set()
+        server.stop()
+        time.sleep(0.1)
+        app.close()
+        if tmp is not None:
+            tmp.cleanup()
 
 
 def _not_yet(name: str) -> int:
@@ -214,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args, settings)
         if command == "poll":
             return cmd_poll(args, settings)
+        if command == "demo":
+            return cmd_demo(args, settings)
         return _not_yet(command)
     except UserError as exc:
         print(f"wirewatch: {exc.message}", file=sys.stderr)

@@ -20,6 +20,9 @@ from bot.replies import (
     SearchReply,
     StatusReply,
     TextReply,
+    WatchesReply,
+    WatchReply,
+    WatchView,
     plain_highlight,
 )
 
@@ -152,6 +155,57 @@ _RENDERERS: dict[type[Any], Callable[[Any, bool], str]] = {
     ArticleReply: render_article,
     StatusReply: render_status,
 }
+
+
+# -- watch ------------------------------------------------------------------------------------
+
+
+def _watch_line(w: WatchView) -> str:
+    state = []
+    if w.muted_until:
+        forever = w.muted_until.startswith("9999")
+        state.append("muted" if forever else f"muted until {w.muted_until}")
+    if w.digest_time:
+        state.append(f"daily digest {w.digest_time} UTC")
+    if w.mode == "any":
+        state.append("any mention")
+    tail = f" [{', '.join(state)}]" if state else ""
+    return f"  [{w.id}] {_safe(w.query)}{tail}"
+
+
+def render_watch(reply: WatchReply, ansi: bool) -> str:
+    w = reply.watch
+    lines = [_safe(reply.message), _watch_line(w), _wrap(_safe(w.understood), "      ")]
+    if reply.created or reply.matches:
+        if reply.matches:
+            lines += ["", "Recent articles it would have matched:"]
+            for m in reply.matches:
+                meta = " · ".join(x for x in (m.source, m.date) if x)
+                suffix = f"  ({_safe(meta)})" if meta else ""
+                lines.append(f"  [{m.article_id}] {_safe(m.title)}{suffix}")
+                lines.append(_wrap("why: " + _safe("; ".join(m.why)), "      "))
+        else:
+            lines += ["", "No recent article would have matched; new ones will alert."]
+    return "\n".join(lines)
+
+
+def render_watches(reply: WatchesReply, ansi: bool) -> str:
+    if not reply.watches:
+        return ("No watches in this channel. Try `watch deportation flights to Venezuela`.")
+    lines = [f"Watches in this channel ({len(reply.watches)}):"]
+    for w in reply.watches:
+        lines.append(_watch_line(w))
+        counts = f"{w.alerts} alert{'s' if w.alerts != 1 else ''}"
+        if w.not_relevant:
+            counts += f", {w.not_relevant} marked not relevant"
+        by = f" · by {_safe(w.created_by)}" if w.created_by else ""
+        lines.append(f"      {counts}{by}")
+    lines += ["", "`unwatch ID`, `mute ID for 2h`, `digest ID daily 08:00` manage them."]
+    return "\n".join(lines)
+
+
+_RENDERERS[WatchReply] = render_watch
+_RENDERERS[WatchesReply] = render_watches
 
 
 def register(reply_type: type[Reply], renderer: Callable[[Any, bool], str]) -> None:

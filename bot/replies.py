@@ -313,3 +313,52 @@ class EventsReply(Reply):
     events: list[EventView]
     total: int = 0
     actor: str | None = None
+
+
+# -- watch ------------------------------------------------------------------------------------
+
+
+@dataclass
+class WatchView:
+    id: int
+    channel: str
+    query: str
+    understood: str
+    mode: str = "central"
+    created_by: str | None = None
+    created_at: str | None = None
+    muted_until: str | None = None
+    digest_time: str | None = None
+    alerts: int = 0
+    not_relevant: int = 0
+
+
+@dataclass
+class WatchMatch:
+    """A recent article the watch would have matched."""
+
+    article_id: int
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    why: list[str]
+    score: float
+
+
+@dataclass
+class WatchReply(Reply):
+    """``watch`` and the commands that change one watch (mute, unmute, digest)."""
+
+    kind: ClassVar[str] = "watch"
+    watch: WatchView
+    message: str
+    matches: list[WatchMatch] = field(default_factory=list)
+    created: bool = False
+
+
+@dataclass
+class WatchesReply(Reply):
+    kind: ClassVar[str] = "watches"
+    channel: str
+    watches: list[WatchView]

@@ -238,3 +238,35 @@ def m201_feeds_schedule(db: Database) -> None:
     db.execute(
         "CREATE UNIQUE INDEX idx_feed_notices_once ON feed_notices(feed_id, channel, kind)"
     )
+
+
+# -- watch (m3xx) ---------------------------------------------------------------------------
+
+
+@migrations()
+def m301_watch_alert_outbox(db: Database) -> None:
+    alerts = db.table("alerts")
+    alerts.add_column("next_attempt_at", str)  # delivery retry time (outbox); NULL = now
+    alerts.add_column("error", str)  # last delivery error
+    db.execute("CREATE INDEX idx_alerts_story ON alerts(channel, story_key)")
+    db.execute("CREATE INDEX idx_alerts_watch ON alerts(watch_id, status)")
+    watches = db.table("watches")
+    watches.add_column("digest_last_sent", str)  # digests cover alerts since this moment
+    db.table("watch_feedback").create(
+        {
+            "id": int,
+            "watch_id": int,
+            "article_id": int,
+            "user": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"watch_id", "article_id"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX idx_watch_feedback_once ON watch_feedback(watch_id, article_id)"
+    )
+    db.table("article_signatures").create(
+        {"article_id": int, "signature": str},  # MinHash signature, JSON list of ints
+        pk="article_id",
+    )

@@ -72,6 +72,13 @@ class Service:
         self._routes[g.Status] = self.status_with_nlp
         # -- end nlp routes
 
+
+        # -- watch: watch, watches, unwatch, mute, unmute, digest --
+        from bot.watch_commands import WatchCommands
+
+        self.watch_commands = WatchCommands(store, settings, clock=lambda: self.clock())
+        self._routes.update(self.watch_commands.routes())
+
     # -- entry points -------------------------------------------------------------------------
 
     def handle(self, text: str, ctx: Context | None = None) -> Reply:
@@ -236,3 +243,22 @@ class Service:
                 f"model: the first that loads of {models}"
             )
         return reply
+
+
+    # -- watch ----------------------------------------------------------------------------------
+
+    def mark_not_relevant(
+        self, ctx: Context, *, alert_id: int | None = None, watch_id: int | None = None,
+        article_id: int | None = None,
+    ) -> Reply:
+        """The alert's "not relevant" button (by alert id, or watch id + article id)."""
+        try:
+            return self.watch_commands.mark_not_relevant(
+                ctx, alert_id=alert_id, watch_id=watch_id, article_id=article_id
+            )
+        except UserError as exc:
+            return ErrorReply(message=exc.message, code=exc.code, hint=exc.hint)
+
+    def not_relevant(self, watch_id: int, article_id: int, ctx: Context) -> Reply:
+        """The Slack button's call (``handlers/actions.py``: value ``WATCH_ID:ARTICLE_ID``)."""
+        return self.mark_not_relevant(ctx, watch_id=watch_id, article_id=article_id)

@@ -183,6 +183,41 @@ def deliver_feed_notices(store: Store, client: WebClient) -> int:
     return posted
 
 
+# -- watch: alerts to Slack -------------------------------------------------------------------
+
+ALERT_SENDER = "handlers.alerts:SlackSender"  # resolved by name: bot/ never imports handlers
+ALERT_TICK = 30.0
+
+
+def make_alert_sender(client: WebClient) -> Any:
+    """The Slack ``bot.alerts.Sender`` (``handlers.alerts.SlackSender``) around ``client``."""
+    factory = EntryPoint(name="alerts", value=ALERT_SENDER, group=FRONTEND_GROUP).load()
+    return factory(client)
+
+
+def deliver_alerts(ww: Any, sender: Any) -> None:
+    """Drain the alert outbox to Slack channels (console watches are left to the console).
+    A failure is logged with its traceback; the alerts stay pending for the next run."""
+    if getattr(ww, "alerts", None) is None:
+        return
+    try:
+        ww.alerts.deliver_pending(sender, channels=lambda c: bool(_SLACK_CHANNEL.match(c)))
+    except Exception:
+        log.exception("delivering alerts failed; they stay pending")
+
+
+def start_alert_loop(ww: Any, sender: Any, stop: Any, every: float = ALERT_TICK) -> Any:
+    import threading
+
+    def loop() -> None:
+        while not stop.wait(every):
+            deliver_alerts(ww, sender)
+
+    thread = threading.Thread(target=loop, name="wirewatch-alerts", daemon=True)
+    thread.start()
+    return thread
+
+
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -218,20 +253,30 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
             signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         # The feed scheduler runs here, in this one process (the Procfile runs one worker).
         scheduler = None
+        alerts_stop = threading.Event()  # -- watch --
+        alert_loop: threading.Thread | None = None
         if getattr(ww, "poller", None) is not None:
             from bot.feeds.scheduler import PollScheduler
 
+            alert_sender = make_alert_sender(client)  # -- watch --
+
             def on_report(report: object) -> None:
                 deliver_feed_notices(ww.store, client)
+                deliver_alerts(ww, alert_sender)  # -- watch --
 
             scheduler = PollScheduler(ww.poller, on_report=on_report)
             deliver_feed_notices(ww.store, client)
             scheduler.start()
+            # -- watch: digests and retries go out even when no feed brings anything --
+            alert_loop = start_alert_loop(ww, alert_sender, alerts_stop)
         try:
             _run(app, settings, client, http=http, port=port, out=out)
         finally:
+            alerts_stop.set()  # -- watch --
             if scheduler is not None:
                 scheduler.shutdown(wait=True)  # let a running poll finish its transaction
+            if alert_loop is not None:  # -- watch --
+                alert_loop.join(timeout=10)
     except KeyboardInterrupt:
         out("wirewatch: stopped")
     finally:

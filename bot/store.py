@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.schema import migrations
+from watchlists.decide import Earlier, Signature
+from watchlists.storage import AlertRecord, WatchRecord
 
 # Private-use characters mark highlighted terms in snippets; renderers turn them into bold.
 HL_START = "\ue000"
@@ -856,3 +858,238 @@ class Store:
                     [json.dumps(ids), rename(actors_json), rename(targets_json), event_id],
                 )
             self.db.execute("DELETE FROM actors WHERE id = ?", [src])
+
+    # -- watch --------------------------------------------------------------------------------
+    # Implements ``watchlists.storage.WatchStorage`` (watches, the alert outbox, feedback,
+    # near-duplicate signatures) plus the article facts the matcher reads.
+
+    _WATCH_FIELDS = frozenset(
+        {"understood", "mode", "muted_until", "digest_time", "digest_last_sent", "active"}
+    )
+    _ALERT_FIELDS = frozenset(
+        {"status", "thread_ts", "ts", "attempts", "sent_at", "next_attempt_at", "error",
+         "story_key"}
+    )
+
+    def add_watch(
+        self, *, channel: str, query: str, understood: str, mode: str,
+        created_by: str | None, created_at: str,
+    ) -> int:
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT INTO watches(channel, query, understood, mode, created_by, created_at, "
+                "active) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                [channel, query, understood, mode, created_by, created_at],
+            )
+            return int(cursor.lastrowid or 0)
+
+    def _watch(self, row: dict[str, Any]) -> WatchRecord:
+        return WatchRecord(
+            id=int(row["id"]), channel=row["channel"], query=row["query"],
+            understood=row["understood"], mode=row["mode"] or "central",
+            created_by=row["created_by"], created_at=row["created_at"],
+            muted_until=row["muted_until"], digest_time=row["digest_time"],
+            digest_last_sent=row["digest_last_sent"], active=bool(row["active"]),
+        )
+
+    def get_watch(self, watch_id: int) -> WatchRecord | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM watches WHERE id = ?", [watch_id]))
+        return self._watch(rows[0]) if rows else None
+
+    def channel_watches(self, channel: str) -> list[WatchRecord]:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT * FROM watches WHERE channel = ? AND active = 1 ORDER BY id", [channel]
+            ))
+        return [self._watch(r) for r in rows]
+
+    def active_watches(self) -> list[WatchRecord]:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM watches WHERE active = 1 ORDER BY id"))
+        return [self._watch(r) for r in rows]
+
+    def update_watch(self, watch_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._WATCH_FIELDS
+        if unknown:
+            raise ValueError(f"unknown watch fields: {sorted(unknown)}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.lock:
+            self.db.execute(
+                f"UPDATE watches SET {sets} WHERE id = ?", [*fields.values(), watch_id]
+            )
+
+    def watch_counts(self, watch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        out = {int(w): (0, 0) for w in watch_ids}
+        if not out:
+            return out
+        marks = ", ".join("?" for _ in out)
+        with self.lock:
+            alerts = dict(self.db.execute(
+                f"SELECT watch_id, count(*) FROM alerts WHERE watch_id IN ({marks}) "
+                "GROUP BY watch_id", list(out),
+            ).fetchall())
+            feedback = dict(self.db.execute(
+                f"SELECT watch_id, count(*) FROM watch_feedback WHERE watch_id IN ({marks}) "
+                "GROUP BY watch_id", list(out),
+            ).fetchall())
+        return {w: (int(alerts.get(w, 0)), int(feedback.get(w, 0))) for w in out}
+
+    def insert_alert(
+        self, *, watch_id: int, article_id: int, channel: str, status: str, reason: str,
+        story_key: str, created_at: str,
+    ) -> int | None:
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT INTO alerts(watch_id, article_id, channel, status, reason, story_key, "
+                "attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?) "
+                "ON CONFLICT(watch_id, article_id) DO NOTHING",
+                [watch_id, article_id, channel, status, reason, story_key, created_at],
+            )
+            return int(cursor.lastrowid) if cursor.rowcount == 1 and cursor.lastrowid else None
+
+    def _alert(self, row: dict[str, Any]) -> AlertRecord:
+        return AlertRecord(
+            id=int(row["id"]), watch_id=int(row["watch_id"]), article_id=int(row["article_id"]),
+            channel=row["channel"], status=row["status"], reason=row["reason"],
+            story_key=row["story_key"], thread_ts=row["thread_ts"], ts=row["ts"],
+            attempts=int(row["attempts"] or 0), created_at=row["created_at"],
+            sent_at=row["sent_at"], next_attempt_at=row["next_attempt_at"], error=row["error"],
+        )
+
+    def get_alert(self, alert_id: int) -> AlertRecord | None:
+        with self.lock:
+            rows = list(self.db.query("SELECT * FROM alerts WHERE id = ?", [alert_id]))
+        return self._alert(rows[0]) if rows else None
+
+    def find_alert(self, watch_id: int, article_id: int) -> AlertRecord | None:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT * FROM alerts WHERE watch_id = ? AND article_id = ?",
+                [watch_id, article_id],
+            ))
+        return self._alert(rows[0]) if rows else None
+
+    def pending_alerts(self, now: str, limit: int = 100) -> list[AlertRecord]:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT * FROM alerts WHERE status = 'pending' "
+                "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
+                [now, limit],
+            ))
+        return [self._alert(r) for r in rows]
+
+    def list_alerts(self, *, watch_id: int | None = None) -> list[AlertRecord]:
+        with self.lock:
+            if watch_id is None:
+                rows = list(self.db.query("SELECT * FROM alerts ORDER BY id"))
+            else:
+                rows = list(self.db.query(
+                    "SELECT * FROM alerts WHERE watch_id = ? ORDER BY id", [watch_id]
+                ))
+        return [self._alert(r) for r in rows]
+
+    def update_alert(self, alert_id: int, **fields: Any) -> None:
+        unknown = set(fields) - self._ALERT_FIELDS
+        if unknown:
+            raise ValueError(f"unknown alert fields: {sorted(unknown)}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.lock:
+            self.db.execute(
+                f"UPDATE alerts SET {sets} WHERE id = ?", [*fields.values(), alert_id]
+            )
+
+    def story_root(self, channel: str, story_key: str, before_id: int) -> AlertRecord | None:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT * FROM alerts WHERE channel = ? AND story_key = ? AND id < ? "
+                "AND status IN ('pending', 'sent') ORDER BY id LIMIT 1",
+                [channel, story_key, before_id],
+            ))
+        return self._alert(rows[0]) if rows else None
+
+    def digest_alerts(self, watch_id: int) -> list[AlertRecord]:
+        with self.lock:
+            rows = list(self.db.query(
+                "SELECT * FROM alerts WHERE watch_id = ? AND status = 'digest' "
+                "AND sent_at IS NULL ORDER BY id", [watch_id],
+            ))
+        return [self._alert(r) for r in rows]
+
+    def save_signature(self, article_id: int, signature: Signature) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO article_signatures(article_id, signature) VALUES (?, ?) "
+                "ON CONFLICT(article_id) DO NOTHING",
+                [article_id, signature.to_json()],
+            )
+
+    def recent_signatures(self, channel: str, since: str, limit: int = 500) -> list[Earlier]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT s.article_id, "
+                "(SELECT a2.story_key FROM alerts a2 WHERE a2.channel = ? "
+                " AND a2.article_id = s.article_id ORDER BY a2.id LIMIT 1), s.signature "
+                "FROM article_signatures s WHERE s.article_id IN "
+                "(SELECT article_id FROM alerts WHERE channel = ? AND created_at >= ?) "
+                "ORDER BY s.article_id DESC LIMIT ?",
+                [channel, channel, since, limit],
+            ).fetchall()
+        return [
+            Earlier(int(aid), str(key), Signature.from_json(sig)) for aid, key, sig in rows if key
+        ]
+
+    def add_feedback(
+        self, *, watch_id: int, article_id: int, user: str | None, created_at: str
+    ) -> bool:
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT INTO watch_feedback(watch_id, article_id, user, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(watch_id, article_id) DO NOTHING",
+                [watch_id, article_id, user, created_at],
+            )
+            return cursor.rowcount == 1
+
+    def recent_article_ids(self, limit: int = 300) -> list[int]:
+        with self.lock:
+            return [int(r[0]) for r in self.db.execute(
+                "SELECT id FROM articles ORDER BY COALESCE(published, fetched_at) DESC, id DESC "
+                "LIMIT ?", [limit],
+            )]
+
+    def watch_article_facts(self, article_id: int) -> dict[str, Any]:
+        """What the NLP stored about an article: analysed?, actors, places, event types, and
+        the first event sentence (the "key event" of an alert)."""
+        place_types = ("gpe", "loc", "location", "place", "country", "city", "fac")
+        with self.lock:
+            version = self.db.execute(
+                "SELECT nlp_version FROM articles WHERE id = ?", [article_id]
+            ).fetchone()
+            named = self.db.execute(
+                "SELECT a.name, lower(a.type) FROM mentions m "
+                "JOIN actors a ON a.id = m.actor_id WHERE m.article_id = ? "
+                "GROUP BY a.id ORDER BY count(*) DESC, min(m.id), a.name",
+                [article_id],
+            ).fetchall()
+            events = self.db.execute(
+                "SELECT type, place, origin, destination, sentence, date FROM events "
+                "WHERE article_id = ? ORDER BY sentence_index, id", [article_id],
+            ).fetchall()
+        analysed = bool(version and version[0]) or bool(named) or bool(events)
+        actors = [n for n, t in named if t not in place_types]
+        places = [n for n, t in named if t in place_types]
+        for _, place, origin, destination, _, _ in events:
+            places.extend(p for p in (place, origin, destination) if p and p not in places)
+        types = sorted({str(t) for t, *_ in events if t})
+        key_event = None
+        if events:
+            etype, _, _, _, sentence, date = events[0]
+            key_event = {"type": etype, "sentence": sentence, "date": date}
+        return {
+            "analysed": analysed, "actors": actors, "places": places, "event_types": types,
+            "key_event": key_event,
+        }

@@ -30,6 +30,9 @@ class Wirewatch:
     slack_client: Any = None
     seeded: IngestResult | None = None
     poller: Any = None  # -- feeds: a bot.feeds.poller.Poller
+    # -- watch: the alert pipeline; the poller calls alerts.on_new_articles(ids, backfill)
+    # and the scheduler/poll loop calls alerts.deliver_pending(sender) after each poll --
+    alerts: Any = None
 
     def close(self) -> None:
         if self.fetcher is not None and hasattr(self.fetcher, "close"):  # -- feeds --
@@ -81,6 +84,12 @@ def build(
             log.warning("indexing without NLP: %s", exc.message)
             analyzer = None
     # -- end nlp
+
+    # -- watch: new articles from the poller go through the alert pipeline --
+    from bot.alerts import AlertPipeline
+
+    app.alerts = AlertPipeline(store, clock=clock)
+    app.poller.on_new_articles = app.alerts.on_new_articles
     if seed:
         app.seeded = ensure_corpus(store, analyzer)
     # -- nlp: articles stored without NLP (or by an older version) are analysed now

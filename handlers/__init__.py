@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def register_all(app: App, service: Service) -> None:
+    import handlers.alerts  # noqa: F401  -- watch: registers the Slack renderers of watches
     from handlers import actions, commands, errors, events, views
 
     errors.register(app, service)

@@ -1,0 +1,494 @@
+"""The alert pipeline: new articles → matching watches → alerts (an outbox) → delivery.
+
+- ``AlertPipeline.on_new_articles(ids, backfill)`` is the callback the feed poller calls after
+  each ingest commit.  It matches the articles against every active watch (``watchlists``)
+  and inserts one alert per (watch, article) — the pair is UNIQUE in the database, so
+  re-polls, restarts and crashes never alert twice.  Backfill articles (a feed's first poll)
+  never alert.  It returns ``{"watch_id", "channel", "article_id", "title"}`` for each new
+  alert (the ``poll`` reply lists them).
+- ``AlertPipeline.deliver_pending(sender, now)`` drains the outbox after commit: posts are
+  paced to one per second per channel, failures are retried with backoff (the alert stays
+  pending, nothing is lost), a later outlet's version of a story already posted in the
+  channel goes into that post's thread, and due digests are posted as one summary each.
+- ``Sender`` is what posts: ``ConsoleSender`` prints; the Slack sender lives in handlers/.
+
+Alert statuses: pending (to post) → sent; muted (recorded, never posted); digest (waits for
+the watch's daily summary; ``sent_at`` is set once summarised); failed (the sender said the
+post can never succeed, e.g. the channel is gone); skipped (the watch was removed before
+delivery).  A watch muted after an alert was recorded turns that alert to muted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from bot.store import Store
+from watchlists.decide import (
+    Signature,
+    digest_due,
+    disposition,
+    is_muted,
+    iso,
+    minhash,
+    parse_iso,
+    retry_delay,
+    story_key_for,
+)
+from watchlists.document import Analyzed, ArticleDoc, analyze
+from watchlists.matcher import Matcher
+from watchlists.query import Query, QueryError, parse
+from watchlists.relevance import reasons, score
+from watchlists.storage import AlertRecord, WatchRecord
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Sleeper = Callable[[float], None]
+
+PACE_SECONDS = 1.0  # Slack: about one message per second per channel
+STORY_WINDOW = timedelta(days=7)  # near-duplicates are looked for among this week's alerts
+MAX_INLINE_WAIT = 30.0  # wait this long in-process for a retry; longer → next run
+TRIES_PER_RUN = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- what gets posted -----------------------------------------------------------------------------
+
+
+@dataclass
+class WhyItem:
+    label: str
+    where: list[str]
+
+
+@dataclass
+class AlertButton:
+    action_id: str
+    label: str
+    value: str
+
+
+@dataclass
+class AlertView:
+    """One alert, ready for any front end to render (strings unescaped)."""
+
+    alert_id: int
+    watch_id: int
+    watch_query: str
+    channel: str
+    article_id: int
+    title: str
+    url: str | None
+    source: str | None
+    date: str | None
+    lead: str
+    why: list[WhyItem]
+    actors: list[str] = field(default_factory=list)
+    key_event: str | None = None
+    thread_reply: bool = False  # True: a later outlet's version, posted in the story's thread
+    thread_of: int | None = None  # the article whose post heads the thread (== article_id:
+    # the same article matched another watch of the channel: "also matches watch #N")
+    buttons: list[AlertButton] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DigestView:
+    """One watch's daily summary."""
+
+    watch_id: int
+    watch_query: str
+    channel: str
+    items: list[AlertView]
+    since: str | None
+    until: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Sender(Protocol):
+    """Posts an alert or a digest; returns the message id (Slack: ``ts``).
+
+    Raise ``DeliveryError`` when the post failed: with ``retry_after`` (seconds) for 429/5xx,
+    ``permanent=True`` when retrying cannot help (channel gone, bot not in channel).
+    """
+
+    def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str: ...
+
+
+class DeliveryError(Exception):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+def alert_text(view: AlertView | DigestView) -> str:
+    """Plain-text rendering (console, logs).  Slack renders Block Kit in handlers/."""
+    if isinstance(view, DigestView):
+        lines = [f"Daily digest for watch #{view.watch_id} “{view.watch_query}”: "
+                 f"{len(view.items)} article{'s' if len(view.items) != 1 else ''}"]
+        for item in view.items:
+            meta = " · ".join(x for x in (item.source, item.date) if x)
+            lines.append(f"  • [{item.article_id}] {item.title}" + (f" ({meta})" if meta else ""))
+        return "\n".join(lines)
+    meta = " · ".join(x for x in (view.source, view.date) if x)
+    if view.thread_reply and view.thread_of == view.article_id:
+        return (f"  ↳ Also matches watch #{view.watch_id} “{view.watch_query}”: "
+                f"[{view.article_id}] {view.title}")
+    if view.thread_reply:
+        head = f" (thread of article [{view.thread_of}])" if view.thread_of else ""
+        return (f"  ↳ Also reported by {view.source or 'another outlet'}{head}: "
+                f"[{view.article_id}] {view.title}" + (f" ({view.date})" if view.date else ""))
+    lines = [
+        f"🔔 Watch #{view.watch_id} “{view.watch_query}” — new article",
+        f"  [{view.article_id}] {view.title}" + (f"  ({meta})" if meta else ""),
+        "  Why: " + "; ".join(f"{w.label} ({', '.join(w.where)})" for w in view.why),
+    ]
+    if view.actors:
+        lines.append("  Actors: " + ", ".join(view.actors[:8]))
+    if view.key_event:
+        lines.append(f"  Key event: {view.key_event}")
+    if view.url:
+        lines.append(f"  {view.url}")
+    lines.append(f"  (`mute {view.watch_id} for 24h` · `unwatch {view.watch_id}`)")
+    return "\n".join(lines)
+
+
+class ConsoleSender:
+    """Prints alerts through a callback (the shell's ``notify``)."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self.emit = emit
+        self.count = 0
+
+    def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str:
+        self.count += 1
+        text = alert_text(view)
+        self.emit(text if channel == "console" else f"[#{channel}]\n{text}")
+        return f"console.{self.count}"
+
+
+# -- matching -------------------------------------------------------------------------------------
+
+
+def article_doc(store: Store, article_id: int) -> tuple[ArticleDoc, dict[str, Any]] | None:
+    """The article as the matcher sees it, with the NLP's facts when it has been analysed."""
+    row = store.get_article(article_id)
+    if row is None:
+        return None
+    facts = store.watch_article_facts(article_id)
+    analysed = facts["analysed"]
+    doc = ArticleDoc(
+        id=row.id, title=row.title, text=row.text, source=row.source, published=row.published,
+        url=row.url,
+        actors=tuple(facts["actors"]) if analysed else None,
+        places=tuple(facts["places"]) if analysed else None,
+        event_types=tuple(facts["event_types"]) if analysed else None,
+    )
+    return doc, facts
+
+
+def compile_watch(watch: WatchRecord) -> Query | None:
+    try:
+        query = parse(watch.query)
+    except QueryError:
+        log.warning("watch %s has a query that no longer parses: %r", watch.id, watch.query)
+        return None
+    if watch.mode and watch.mode != query.mode:
+        query = Query(text=query.text, root=query.root, mode=watch.mode)
+    return query
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    threaded: int = 0
+    digests: int = 0
+    retrying: int = 0
+    failed: int = 0
+    waiting: int = 0
+    skipped: int = 0  # watch removed or muted after the alert was recorded
+
+
+class AlertPipeline:
+    def __init__(
+        self, store: Store, *, clock: Clock = _utc_now, sleeper: Sleeper = time.sleep,
+        pace: float = PACE_SECONDS,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.sleeper = sleeper
+        self.pace = pace
+        self._matcher: Matcher | None = None
+        self._matcher_key: tuple[tuple[int, str, str], ...] = ()
+        self._watches: dict[int, WatchRecord] = {}
+        self._last_post: dict[str, datetime] = {}
+        self._lock = threading.RLock()  # the poller's threads and the scheduler share this
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def matcher(self) -> tuple[Matcher, dict[int, WatchRecord]]:
+        """The index of active watches, rebuilt only when the set of watches changed."""
+        watches = self.store.active_watches()
+        key = tuple((w.id, w.query, w.mode) for w in watches)
+        if self._matcher is None or key != self._matcher_key:
+            compiled = [(w.id, q) for w in watches if (q := compile_watch(w)) is not None]
+            self._matcher = Matcher(compiled)
+            self._matcher_key = key
+        self._watches = {w.id: w for w in watches}
+        return self._matcher, self._watches
+
+    def on_new_articles(self, article_ids: Sequence[int], backfill: bool) -> list[dict[str, Any]]:
+        """Match new articles and record their alerts (the outbox).  Backfill never alerts."""
+        if backfill or not article_ids:
+            return []
+        with self._lock:
+            return self._on_new_articles(article_ids)
+
+    def _on_new_articles(self, article_ids: Sequence[int]) -> list[dict[str, Any]]:
+        matcher, watches = self.matcher()
+        if not len(matcher):
+            return []
+        now = self.clock()
+        created: list[dict[str, Any]] = []
+        with self.store.transaction():
+            for article_id in article_ids:
+                loaded = article_doc(self.store, article_id)
+                if loaded is None:
+                    continue
+                doc, _ = loaded
+                adoc = analyze(doc)
+                matched = matcher.match(adoc)
+                if not matched:
+                    continue
+                signature = minhash(f"{doc.title}\n{doc.text}")
+                self.store.save_signature(article_id, signature)
+                for watch_id in matched:
+                    watch = watches[watch_id]
+                    alert_id = self._record(watch, adoc, signature, now)
+                    if alert_id is not None:
+                        created.append({
+                            "watch_id": watch_id, "channel": watch.channel,
+                            "article_id": article_id, "title": doc.title,
+                            "alert_id": alert_id,
+                        })
+        return created
+
+    def _record(
+        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime
+    ) -> int | None:
+        query = compile_watch(watch)
+        assert query is not None
+        why = [{"label": r.label, "where": list(r.where)} for r in reasons(query, adoc)]
+        earlier = self.store.recent_signatures(watch.channel, iso(now - STORY_WINDOW))
+        story = story_key_for(adoc.id, signature, earlier)
+        status = disposition(
+            muted_until=watch.muted_until, digest_time=watch.digest_time, now=now
+        )
+        return self.store.insert_alert(
+            watch_id=watch.id, article_id=adoc.id, channel=watch.channel, status=status,
+            reason=json.dumps({"why": why, "score": score(query, adoc)}), story_key=story,
+            created_at=iso(now),
+        )
+
+    # -- views ------------------------------------------------------------------------------
+
+    def view(self, alert: AlertRecord, *, thread_of: int | None = None) -> AlertView | None:
+        watch = self.store.get_watch(alert.watch_id)
+        row = self.store.get_article(alert.article_id)
+        if watch is None or row is None:
+            return None
+        facts = self.store.watch_article_facts(alert.article_id)
+        reason = json.loads(alert.reason or "{}")
+        key_event = None
+        if facts["key_event"]:
+            ev = facts["key_event"]
+            key_event = f"{ev['type']}: {ev['sentence']}" if ev.get("sentence") else ev["type"]
+        lead = row.text.split("\n\n", 1)[0]
+        if len(lead) > 300:
+            lead = lead[:300].rsplit(" ", 1)[0] + "…"
+        return AlertView(
+            alert_id=alert.id, watch_id=watch.id, watch_query=watch.query,
+            channel=alert.channel, article_id=row.id, title=row.title, url=row.url,
+            source=row.source, date=row.published, lead=lead,
+            why=[WhyItem(w["label"], list(w["where"])) for w in reason.get("why", [])],
+            actors=list(facts["actors"]), key_event=key_event,
+            thread_reply=thread_of is not None, thread_of=thread_of,
+            # action ids and values as handlers/actions.py (branch slack) routes them
+            buttons=[
+                AlertButton("ww_mute", "Mute 24 h", str(watch.id)),
+                AlertButton("ww_unwatch", "Unwatch", str(watch.id)),
+                AlertButton("ww_not_relevant", "Not relevant", f"{watch.id}:{row.id}"),
+            ],
+        )
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def _wait_turn(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = (last + timedelta(seconds=self.pace) - self.clock()).total_seconds()
+            if wait > 0:
+                self.sleeper(wait)
+
+    def _post(
+        self, sender: Sender, channel: str, view: AlertView | DigestView, thread_ts: str | None
+    ) -> str:
+        self._wait_turn(channel)
+        try:
+            return sender.post(channel, view, thread_ts)
+        finally:
+            self._last_post[channel] = self.clock()
+
+    def deliver_pending(
+        self, sender: Sender, now: datetime | None = None, *,
+        channels: Callable[[str], bool] | None = None,
+    ) -> DeliveryReport:
+        """Post what the outbox holds, then any due digests.  Safe to call at any time.
+
+        ``channels`` limits delivery to the channels it accepts: the console shell delivers
+        only ``"console"``, the Slack sender everything else, so neither takes the other's.
+        """
+        with self._lock:
+            return self._deliver_pending(sender, now, channels)
+
+    def _deliver_pending(
+        self, sender: Sender, now: datetime | None, channels: Callable[[str], bool] | None
+    ) -> DeliveryReport:
+        report = DeliveryReport()
+        now = now or self.clock()
+        blocked: set[str] = set()  # a channel whose head alert failed keeps its order
+        for alert in self.store.pending_alerts(iso(now), limit=500):
+            if channels is not None and not channels(alert.channel):
+                continue
+            if alert.channel in blocked:
+                report.waiting += 1
+                continue
+            watch = self.store.get_watch(alert.watch_id)
+            if watch is None or not watch.active:  # unwatched since: never post
+                self.store.update_alert(alert.id, status="skipped", error="watch removed")
+                report.skipped += 1
+                continue
+            if is_muted(watch.muted_until, now):  # muted since: record only
+                self.store.update_alert(alert.id, status="muted")
+                report.skipped += 1
+                continue
+            thread_ts = None
+            thread_of = None
+            if alert.story_key:
+                root = self.store.story_root(alert.channel, alert.story_key, alert.id)
+                if root is not None:
+                    if root.status != "sent" or not root.ts:
+                        report.waiting += 1  # the story's first post is not out yet
+                        continue
+                    thread_ts, thread_of = root.ts, root.article_id
+            view = self.view(alert, thread_of=thread_of)
+            if view is None:  # article deleted: nothing to post
+                self.store.update_alert(alert.id, status="failed", error="article gone")
+                report.failed += 1
+                continue
+            ts = self._attempt(sender, alert, view, thread_ts, report)
+            if ts is None:
+                blocked.add(alert.channel)
+                continue
+            self.store.update_alert(
+                alert.id, status="sent", ts=ts, thread_ts=thread_ts,
+                sent_at=iso(self.clock()), attempts=alert.attempts + 1, error=None,
+            )
+            report.sent += 1
+            if thread_ts:
+                report.threaded += 1
+        report.digests = self.deliver_digests(sender, now, channels=channels)
+        return report
+
+    def _attempt(
+        self, sender: Sender, alert: AlertRecord, view: AlertView, thread_ts: str | None,
+        report: DeliveryReport,
+    ) -> str | None:
+        attempts = alert.attempts
+        for try_no in range(1, TRIES_PER_RUN + 1):
+            try:
+                return self._post(sender, alert.channel, view, thread_ts)
+            except DeliveryError as exc:
+                attempts += 1
+                if exc.permanent:
+                    self.store.update_alert(
+                        alert.id, status="failed", attempts=attempts, error=str(exc)[:500]
+                    )
+                    report.failed += 1
+                    log.warning("alert %s cannot be posted: %s", alert.id, exc)
+                    return None
+                delay = retry_delay(attempts, exc.retry_after)
+                if try_no < TRIES_PER_RUN and delay <= MAX_INLINE_WAIT:
+                    self.sleeper(delay)
+                    continue
+                self.store.update_alert(
+                    alert.id, attempts=attempts, error=str(exc)[:500],
+                    next_attempt_at=iso(self.clock() + timedelta(seconds=delay)),
+                )
+                report.retrying += 1
+                log.info("alert %s will be retried in %.0fs: %s", alert.id, delay, exc)
+                return None
+            except Exception as exc:
+                # a bug in a sender: keep the alert pending and let the caller log it
+                later = self.clock() + timedelta(seconds=retry_delay(attempts + 1))
+                self.store.update_alert(
+                    alert.id, attempts=attempts + 1, error=f"{type(exc).__name__}: {exc}"[:500],
+                    next_attempt_at=iso(later),
+                )
+                raise
+        return None  # pragma: no cover - the loop always returns
+
+    def deliver_digests(
+        self, sender: Sender, now: datetime | None = None, *,
+        channels: Callable[[str], bool] | None = None,
+    ) -> int:
+        """Post each due digest as one summary; returns how many were posted."""
+        now = now or self.clock()
+        posted = 0
+        for watch in self.store.active_watches():
+            if not watch.digest_time or (channels is not None and not channels(watch.channel)):
+                continue
+            last = parse_iso(watch.digest_last_sent) if watch.digest_last_sent else None
+            if last is None:
+                self.store.update_watch(watch.id, digest_last_sent=iso(now))
+                continue
+            if not digest_due(watch.digest_time, last, now):
+                continue
+            items = self.store.digest_alerts(watch.id)
+            views = [v for a in items if (v := self.view(a)) is not None]
+            if views:
+                digest = DigestView(
+                    watch_id=watch.id, watch_query=watch.query, channel=watch.channel,
+                    items=views, since=watch.digest_last_sent, until=iso(now),
+                )
+                try:
+                    ts = self._post(sender, watch.channel, digest, None)
+                except DeliveryError as exc:
+                    log.info("digest of watch %s will be retried: %s", watch.id, exc)
+                    continue  # digest_last_sent unchanged: due again next run
+                sent_at = iso(self.clock())
+                with self.store.transaction():
+                    for a in items:
+                        self.store.update_alert(a.id, ts=ts, sent_at=sent_at)
+                    self.store.update_watch(watch.id, digest_last_sent=iso(now))
+                posted += 1
+            else:
+                self.store.update_watch(watch.id, digest_last_sent=iso(now))
+        return posted

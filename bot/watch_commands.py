@@ -1,0 +1,226 @@
+"""The watch commands of the service: watch, watches, unwatch, mute, unmute, digest, and the
+"not relevant" action.  ``bot.service.Service`` routes to these.
+
+A watch belongs to the channel where it was made.  Only its creator or an admin
+(``settings.is_admin``) may change or remove it, and only from its channel; a watch of
+another channel is "not found" here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import grammar as g
+from bot.alerts import article_doc
+from bot.errors import BadCommand, Forbidden, NotFound
+from bot.replies import Reply, TextReply, WatchesReply, WatchMatch, WatchReply, WatchView
+from bot.settings import Settings
+from bot.store import Store
+from watchlists.decide import FOREVER, iso, parse_duration
+from watchlists.document import analyze
+from watchlists.query import QueryError, parse
+from watchlists.relevance import matches, reasons, score
+from watchlists.storage import WatchRecord
+
+MAX_WATCHES_PER_CHANNEL = 100
+RECENT_ARTICLES = 300  # how far back `watch` looks for articles that would have matched
+SHOW_MATCHES = 5
+
+
+class WatchCommands:
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    def routes(self) -> dict[type[Any], Callable[[Any, Any], Reply]]:
+        return {
+            g.Watch: self.watch,
+            g.Watches: self.watches,
+            g.Unwatch: self.unwatch,
+            g.Mute: self.mute,
+            g.Unmute: self.unmute,
+            g.Digest: self.digest,
+        }
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _view(self, w: WatchRecord, counts: tuple[int, int] = (0, 0)) -> WatchView:
+        return WatchView(
+            id=w.id, channel=w.channel, query=w.query, understood=w.understood or "",
+            mode=w.mode, created_by=w.created_by, created_at=w.created_at,
+            muted_until=w.muted_until if w.muted_until and w.muted_until > iso(self.clock())
+            else None,
+            digest_time=w.digest_time, alerts=counts[0], not_relevant=counts[1],
+        )
+
+    def _own(self, watch_id: int, ctx: Any, *, manage: bool = True) -> WatchRecord:
+        """The channel's watch, checking the user may manage it."""
+        w = self.store.get_watch(watch_id)
+        if w is None or not w.active or w.channel != ctx.channel:
+            raise NotFound(f"There is no watch {watch_id} in this channel. "
+                           "`watches` lists this channel's watches.")
+        if manage and not (
+            (ctx.user is not None and ctx.user == w.created_by) or self.settings.is_admin(ctx.user)
+        ):
+            raise Forbidden(f"Only the person who made watch {watch_id} or an admin can "
+                            "change it.")
+        return w
+
+    def _reply(self, watch_id: int, message: str) -> WatchReply:
+        w = self.store.get_watch(watch_id)
+        assert w is not None
+        counts = self.store.watch_counts([watch_id])[watch_id]
+        return WatchReply(watch=self._view(w, counts), message=message)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def watch(self, request: g.Watch, ctx: Any) -> Reply:
+        channel = request.channel or ctx.channel
+        if (request.channel and ctx.front_end == "slack"
+                and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", request.channel)):
+            raise BadCommand(f"I can't tell which channel #{request.channel[:40]} is: pick it "
+                             "from Slack's list when you type # so it becomes a link.")
+        try:
+            query = parse(request.query)
+        except QueryError as exc:
+            raise BadCommand(
+                f"I can't read that watch query: {exc.message}",
+                hint=f"```\n{exc.pointer()}\n```",
+            ) from None
+        understood = query.explain()
+        for existing in self.store.channel_watches(channel):
+            if existing.query.strip().lower() == query.text.lower():
+                counts = self.store.watch_counts([existing.id])[existing.id]
+                return WatchReply(
+                    watch=self._view(existing, counts),
+                    message=f"Already watching this here as watch {existing.id}.",
+                    matches=self._recent_matches(existing.query),
+                )
+        if len(self.store.channel_watches(channel)) >= MAX_WATCHES_PER_CHANNEL:
+            raise BadCommand(f"This channel has {MAX_WATCHES_PER_CHANNEL} watches, the limit; "
+                             "`unwatch` some first.")
+        now = iso(self.clock())
+        watch_id = self.store.add_watch(
+            channel=channel, query=query.text, understood=understood, mode=query.mode,
+            created_by=ctx.user, created_at=now,
+        )
+        w = self.store.get_watch(watch_id)
+        assert w is not None
+        where = "here" if channel == ctx.channel else f"in #{channel}"
+        return WatchReply(
+            watch=self._view(w), message=f"Watching {where} as watch {watch_id}.",
+            matches=self._recent_matches(query.text), created=True,
+        )
+
+    def _recent_matches(self, text: str) -> list[WatchMatch]:
+        query = parse(text)
+        found: list[WatchMatch] = []
+        for article_id in self.store.recent_article_ids(RECENT_ARTICLES):
+            loaded = article_doc(self.store, article_id)
+            if loaded is None:
+                continue
+            doc, _ = loaded
+            adoc = analyze(doc)
+            if not matches(query, adoc):
+                continue
+            found.append(WatchMatch(
+                article_id=doc.id, title=doc.title, date=doc.published, source=doc.source,
+                url=doc.url, why=[r.text() for r in reasons(query, adoc)],
+                score=score(query, adoc),
+            ))
+        found.sort(key=lambda m: (m.date or "", m.score), reverse=True)
+        return found[:SHOW_MATCHES]
+
+    def watches(self, request: g.Watches, ctx: Any) -> Reply:
+        ws = self.store.channel_watches(ctx.channel)
+        counts = self.store.watch_counts([w.id for w in ws])
+        return WatchesReply(channel=ctx.channel, watches=[self._view(w, counts[w.id]) for w in ws])
+
+    def unwatch(self, request: g.Unwatch, ctx: Any) -> Reply:
+        w = self._own(request.id, ctx)
+        self.store.update_watch(w.id, active=0)
+        return TextReply(text=f"Stopped watching {request.id} (“{w.query}”).")
+
+    def mute(self, request: g.Mute, ctx: Any) -> Reply:
+        w = self._own(request.id, ctx)
+        now = self.clock()
+        if request.duration:
+            try:
+                until = now + parse_duration(request.duration)
+            except ValueError:
+                raise BadCommand(f"`{request.duration}` is not a duration I can use: try "
+                                 "`for 2h`, `for 30m` or `for 3d` (at most a year).") from None
+            when = f"until {iso(until)}"
+        elif request.until:
+            until = _parse_until(request.until, now)
+            when = f"until {iso(until)}"
+        else:
+            until, when = FOREVER, "until you `unmute` it"
+        self.store.update_watch(w.id, muted_until=iso(until))
+        return self._reply(w.id, f"Muted watch {w.id} {when}. Matches are still recorded.")
+
+    def unmute(self, request: g.Unmute, ctx: Any) -> Reply:
+        w = self._own(request.id, ctx)
+        self.store.update_watch(w.id, muted_until=None)
+        return self._reply(w.id, f"Watch {w.id} is live again.")
+
+    def digest(self, request: g.Digest, ctx: Any) -> Reply:
+        w = self._own(request.id, ctx)
+        if request.time is None:
+            self.store.update_watch(w.id, digest_time=None, digest_last_sent=None)
+            return self._reply(w.id, f"Watch {w.id} alerts as articles arrive again.")
+        self.store.update_watch(
+            w.id, digest_time=request.time, digest_last_sent=iso(self.clock())
+        )
+        return self._reply(
+            w.id, f"Watch {w.id} now posts one digest a day at {request.time} UTC."
+        )
+
+    def mark_not_relevant(
+        self, ctx: Any, *, alert_id: int | None = None, watch_id: int | None = None,
+        article_id: int | None = None,
+    ) -> Reply:
+        """The "not relevant" button: recorded per (watch, article), counted in `watches`."""
+        if alert_id is not None:
+            alert = self.store.get_alert(alert_id)
+            if alert is None:
+                raise NotFound(f"There is no alert {alert_id}.")
+            watch_id, article_id = alert.watch_id, alert.article_id
+        if watch_id is None or article_id is None:
+            raise BadCommand("Say which alert is not relevant.")
+        w = self._own(watch_id, ctx, manage=False)
+        if self.store.find_alert(w.id, article_id) is None:
+            raise NotFound(f"Watch {w.id} never alerted on article {article_id}.")
+        added = self.store.add_feedback(
+            watch_id=w.id, article_id=article_id, user=ctx.user, created_at=iso(self.clock())
+        )
+        note = "Thanks — noted" if added else "Already noted"
+        return TextReply(text=f"{note}: article {article_id} was not relevant to watch {w.id}.")
+
+
+def _parse_until(text: str, now: datetime) -> datetime:
+    import dateparser  # lazily: slow to import
+
+    parsed = dateparser.parse(
+        text,
+        settings={
+            "RELATIVE_BASE": now.astimezone(UTC).replace(tzinfo=None),
+            "PREFER_DATES_FROM": "future",
+            "TIMEZONE": "UTC",
+            "TO_TIMEZONE": "UTC",
+            "RETURN_AS_TIMEZONE_AWARE": True,
+        },
+    )
+    if parsed is None:
+        raise BadCommand(f"I can't read `{text[:40]}` as a date: try `until 2025-06-01` or "
+                         "`until tomorrow 9:00`.")
+    if parsed <= now:
+        raise BadCommand(f"`{text[:40]}` is in the past.")
+    if (parsed - now).days > 366:
+        raise BadCommand("Mute for at most a year.")
+    result: datetime = parsed
+    return result

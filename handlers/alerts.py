@@ -1,0 +1,189 @@
+"""Alerts in Slack: Block Kit for ``bot.alerts.AlertView``/``DigestView`` and ``SlackSender``,
+the ``bot.alerts.Sender`` that posts them with ``chat.postMessage``; and the Slack rendering
+of the watch replies (``WatchReply``, ``WatchesReply``), registered with ``handlers.blocks``
+on import (``register_all`` imports this module).
+
+Every string of a view is untrusted (feed titles, article text, the user's query): escaped
+with ``handlers.mrkdwn``.  Link unfurling is off.  Errors become ``DeliveryError`` so the
+alert pipeline retries them without loss: 429 with the server's Retry-After, 5xx and network
+errors with backoff; a channel Slack refuses for good (gone, archived, bot not in it) is
+``permanent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block
+
+from bot.alerts import AlertView, DeliveryError, DigestView
+from bot.replies import WatchesReply, WatchReply, WatchView
+from handlers.blocks import (
+    ACTION_MUTE,
+    ACTION_UNWATCH,
+    Message,
+    Parts,
+    button,
+    context,
+    register,
+    section,
+)
+from handlers.mrkdwn import escape, link
+
+PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
+             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
+MAX_DIGEST_ITEMS = 20
+
+
+def _message(text: str, blocks: list[Block]) -> Message:
+    return Message(text=text, blocks=[b.to_dict() for b in blocks])
+
+
+def _meta(view: AlertView) -> str:
+    return " · ".join(escape(x) for x in (view.source, view.date) if x)
+
+
+def alert_message(view: AlertView) -> Message:
+    title = link(view.url, view.title)
+    if view.thread_reply and view.thread_of == view.article_id:
+        text = (f"Also matches watch #{view.watch_id} “{escape(view.watch_query)}”: "
+                f"{escape(view.title)}")
+        return _message(text, [section(f"↳ Also matches watch #{view.watch_id} "
+                                       f"“{escape(view.watch_query)}”")])
+    if view.thread_reply:
+        who = escape(view.source or "another outlet")
+        meta = f" ({escape(view.date)})" if view.date else ""
+        text = f"Also reported by {who}: {escape(view.title)}"
+        return _message(text, [section(f"↳ Also reported by *{who}*: {title}{meta}")])
+    why = "; ".join(f"*{escape(w.label)}* ({escape(', '.join(w.where))})" for w in view.why)
+    blocks: list[Block] = [
+        section(f"🔔 *{title}*" + (f"\n{_meta(view)}" if _meta(view) else "")),
+        section(f"Why: {why}"),
+    ]
+    if view.lead:
+        blocks.append(context(escape(view.lead)))
+    facts = []
+    if view.actors:
+        facts.append("Actors: " + ", ".join(escape(a) for a in view.actors[:8]))
+    if view.key_event:
+        facts.append("Key event: " + escape(view.key_event))
+    facts.append(f"Watch #{view.watch_id}: “{escape(view.watch_query)}”")
+    blocks.append(context("\n".join(facts)))
+    blocks.append(ActionsBlock(elements=[
+        button(b.label, b.action_id, b.value) for b in view.buttons
+    ]))
+    text = f"New article for watch #{view.watch_id}: {escape(view.title)}"
+    return _message(text, blocks)
+
+
+def digest_message(view: DigestView) -> Message:
+    n = len(view.items)
+    head = (f"Daily digest for watch #{view.watch_id} “{escape(view.watch_query)}”: "
+            f"{n} article{'s' if n != 1 else ''}")
+    # one section per article: a long list cut to Slack's section limit could break a link
+    blocks: list[Block] = [section(f"*{head}*")]
+    blocks += [section(f"• {link(i.url, i.title)}" + (f" ({_meta(i)})" if _meta(i) else ""))
+               for i in view.items[:MAX_DIGEST_ITEMS]]
+    if n > MAX_DIGEST_ITEMS:
+        blocks.append(context(f"… and {n - MAX_DIGEST_ITEMS} more"))
+    return _message(head, blocks)
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from a Retry-After header (any case); None when absent or not a number."""
+    for key, value in dict(headers or {}).items():
+        if str(key).lower() == "retry-after":
+            try:
+                return max(0.0, float(str(value).strip()))
+            except ValueError:
+                return None
+    return None
+
+
+class SlackSender:
+    """``bot.alerts.Sender`` over a slack_sdk ``WebClient`` (the one ``serve`` makes)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str:
+        from slack_sdk.errors import SlackApiError
+
+        message = digest_message(view) if isinstance(view, DigestView) else alert_message(view)
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+                **message.as_kwargs(),
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            status = int(getattr(exc.response, "status_code", 0) or 0)
+            if status == 429 or error == "ratelimited":
+                raise DeliveryError(f"Slack rate limit ({error})",
+                                    retry_after=_retry_after(exc.response.headers)) from None
+            if status >= 500:
+                raise DeliveryError(f"Slack error {status}") from None
+            raise DeliveryError(f"Slack refused the post: {error or status}",
+                                permanent=error in PERMANENT or not error) from None
+        except OSError as exc:  # network: retry later
+            raise DeliveryError(f"cannot reach Slack: {exc}") from None
+        return str(response.get("ts") or "")
+
+
+# -- watch replies in Slack (`watch`, `watches`, mute/unmute/digest) -------------------------
+
+
+def _state(w: WatchView) -> str:
+    state = []
+    if w.muted_until:
+        state.append("muted" if w.muted_until.startswith("9999")
+                     else f"muted until {escape(w.muted_until)}")
+    if w.digest_time:
+        state.append(f"daily digest {escape(w.digest_time)} UTC")
+    if w.mode == "any":
+        state.append("any mention")
+    return f" _({', '.join(state)})_" if state else ""
+
+
+def render_watch(reply: WatchReply) -> Parts:
+    w = reply.watch
+    text = escape(reply.message)
+    parts = Parts(text=text, head=[
+        section(f"*{text}*\n*#{w.id}* {escape(w.query)}{_state(w)}"),
+        context(escape(w.understood)),
+    ])
+    if reply.matches:
+        parts.head.append(section("Recent articles it would have matched:"))
+        for m in reply.matches:
+            meta = " · ".join(escape(x) for x in (m.source, m.date) if x)
+            parts.items.append([section(
+                f"• {link(m.url, m.title)}" + (f" ({meta})" if meta else "")
+                + f"\n_why:_ {escape('; '.join(m.why))}"
+            )])
+    elif reply.created:
+        parts.head.append(context("No recent article would have matched; new ones will alert."))
+    parts.foot.append(ActionsBlock(elements=[
+        button("Mute 24 h", ACTION_MUTE, str(w.id)),
+        button("Unwatch", ACTION_UNWATCH, str(w.id)),
+    ]))
+    return parts
+
+
+def render_watches(reply: WatchesReply) -> Parts:
+    if not reply.watches:
+        text = "No watches in this channel. Try `watch deportation flights to Venezuela`."
+        return Parts(text=text, head=[section(text)])
+    n = len(reply.watches)
+    text = f"{n} watch{'es' if n != 1 else ''} in this channel"
+    parts = Parts(text=text, head=[section(f"*{text}*")])
+    for w in reply.watches:
+        counts = f"{w.alerts} alert{'s' if w.alerts != 1 else ''}"
+        if w.not_relevant:
+            counts += f", {w.not_relevant} marked not relevant"
+        parts.items.append([section(f"*#{w.id}* {escape(w.query)}{_state(w)}\n{counts}")])
+    parts.foot.append(context("`unwatch ID` · `mute ID for 2h` · `digest ID daily 08:00`"))
+    return parts
+
+
+register(WatchReply, render_watch)
+register(WatchesReply, render_watches)

@@ -1,0 +1,177 @@
+"""The matcher: table-driven cases, and the indexed matcher equals naive evaluation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from watchlists.document import ArticleDoc, analyze
+from watchlists.matcher import Matcher, naive_match, required_keys
+from watchlists.query import Not, Term, parse
+from watchlists.relevance import matches
+
+LEAD_FILLER = " ".join(["filler"] * 70)  # pushes later words out of the lead
+
+
+def doc(title: str, text: str = "", *, body: str = "", source: str | None = None,
+        actors: tuple[str, ...] | None = None, places: tuple[str, ...] | None = None,
+        types: tuple[str, ...] | None = None, id: int = 1) -> ArticleDoc:
+    full = text if not body else f"{text} {LEAD_FILLER} {body}"
+    return ArticleDoc(id=id, title=title, text=full, source=source, actors=actors,
+                      places=places, event_types=types)
+
+
+CASES = [
+    # (query, title, lead text, body text (after the lead), expected)
+    ("deportation flights to Venezuela", "Deportation flights to Venezuela resume", "", "", True),
+    ("deportation flights to Venezuela", "Repatriation charters land in Caracas", "", "", True),
+    ("deportation flights to Venezuela", "Venezuelans deported on two flights", "", "", True),
+    ("deportation flights to Venezuela", "Deportation flights to Colombia", "", "", False),
+    ("deportation flights to Venezuela", "Venezuela oil exports rise", "", "", False),
+    ("deportation flights", "Storm grounds flights", "", "", False),
+    ("deportation flights", "Officials", "They deported 100 people on a flight", "", True),
+    # passing mention deep in the body: not central
+    ("deportation flights", "Officials", "A budget story.", "deportation flights mentioned",
+     False),
+    ("deportation flights mode:any", "Officials", "A budget story.",
+     "deportation flights mentioned", True),
+    # repeated in the body: central
+    ("deportation", "Officials", "A budget story.", "deportation. deported. deportees.", True),
+    ('"Tren de Aragua"', "Tren de Aragua members sent", "", "", True),
+    ('"Tren de Aragua"', "Aragua gang and the tren", "", "", False),
+    ("oil OR sanctions", "New sanctions announced", "", "", True),
+    ("oil OR sanctions", "New tariffs announced", "", "", False),
+    ("deportation -Mexico", "Deportations from Texas", "", "", True),
+    ("deportation -Mexico", "Deportations from Texas", "", "Mexico said little.", False),
+    ("deportation NOT (Mexico OR Cuba)", "Deportations from Texas", "", "Cuba too.", False),
+    ("(oil OR crude) Venezuela", "Venezuelan crude exports", "", "", True),
+    ("source:AP flights", "Flights resume", "", "", False),
+    # "removal" stands for deportation only as that noun: a removed president is not deported
+    ("deportation", "Removals of migrants rise", "", "", True),
+    ("deportation", "Congress removes the president", "", "", False),
+    ("deportation", "The removal of sanctions", "", "", True),  # the noun is ambiguous
+    ("removal", "Congress removes the president", "", "", True),  # typed: stemmed as usual
+    # "US" is the country, "us" the pronoun
+    ("US deportations", "U.S. deportations rise", "", "", True),
+    ("US deportations", "American deportation policy", "", "", True),
+    ("US deportations", "Deportations: tell us what you think", "", "", False),
+]
+
+
+@pytest.mark.parametrize(("query", "title", "lead", "body", "expected"), CASES)
+def test_table(query: str, title: str, lead: str, body: str, expected: bool) -> None:
+    q = parse(query)
+    adoc = analyze(doc(title, lead, body=body))
+    assert matches(q, adoc) is expected
+    assert (Matcher([(1, q)]).match(adoc) == [1]) is expected
+
+
+def test_source_filter() -> None:
+    q = parse("source:AP flights")
+    assert matches(q, analyze(doc("Flights resume", source="AP")))
+    assert not matches(q, analyze(doc("Flights resume", source="Reuters")))
+
+
+def test_nlp_filters_use_facts_when_analysed_and_text_otherwise() -> None:
+    q = parse('actor:"Maduro" flights')
+    analysed = doc("Flights resume", "The president spoke.", actors=("Nicolás Maduro",))
+    assert matches(q, analyze(analysed))
+    no_actor = doc("Flights resume", "Maduro spoke.", actors=("Jorge Rodríguez",))
+    assert not matches(q, analyze(no_actor)), "analysed: the facts decide, not the text"
+    unanalysed = doc("Flights resume", "Maduro spoke.")
+    assert matches(q, analyze(unanalysed)), "not analysed: falls back to the text"
+    t = parse("type:deportation")
+    assert matches(t, analyze(doc("Officials", types=("deport",))))
+    assert matches(t, analyze(doc("Officials", types=("repatriation",))))
+    assert not matches(t, analyze(doc("Deportation news", types=("meet",))))
+    p = parse("place:Venezuela")
+    assert matches(p, analyze(doc("x", places=("Caracas",))))
+    assert not matches(p, analyze(doc("Venezuela", places=("Bogotá",))))
+
+
+def test_index_prunes_candidates() -> None:
+    watches = [(1, parse("deportation flights")), (2, parse("oil OR sanctions")),
+               (3, parse("sanctions -weather")), (4, parse('"Tren de Aragua"'))]
+    m = Matcher(watches)
+    adoc = analyze(doc("Sanctions on crude", "Nothing else here."))
+    assert m.candidates(adoc) == {2, 3}
+    assert m.match(adoc) == [2, 3] == naive_match(watches, adoc)
+    assert required_keys(Not(Term("x", frozenset({("x",)})))) is None
+    m.remove(2)
+    assert m.match(adoc) == [3]
+
+
+# -- property: the index never changes the answer ------------------------------------------------
+
+VOCAB = ["deportation", "deported", "flight", "charter", "Venezuela", "Caracas", "Venezuelan",
+         "oil", "crude", "Mexico", "migrant", "weather", "storm", "Maduro", "prison", "the"]
+FIELDS = ['actor:"Maduro"', "place:Caracas", "type:deportation", "source:AP", "place:Mexico"]
+
+
+def atoms() -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(VOCAB),
+        st.sampled_from(FIELDS),
+        st.lists(st.sampled_from(VOCAB[:-1]), min_size=1, max_size=2).map(
+            lambda ws: '"' + " ".join(ws) + '"'),
+    )
+
+
+def queries() -> st.SearchStrategy[str]:
+    return st.recursive(
+        atoms(),
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=2, max_size=3).map(" ".join),
+            st.lists(inner, min_size=2, max_size=3).map(" OR ".join),
+            inner.map(lambda q: f"-{q}" if not q.startswith(("-", "(")) else f"NOT ({q})"),
+            inner.map(lambda q: f"({q})"),
+        ),
+        max_leaves=6,
+    ).map(lambda q: q if q.strip("()").strip() else "oil")
+
+
+def sentences() -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from([*VOCAB, "filler", "words"]), max_size=30).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    qs=st.lists(queries(), min_size=1, max_size=8),
+    title=sentences(), lead=sentences(), body=sentences(),
+    analysed=st.booleans(), mode_any=st.booleans(),
+    source=st.sampled_from([None, "AP", "Reuters"]),
+)
+def test_indexed_matcher_equals_naive(
+    qs: list[str], title: str, lead: str, body: str, analysed: bool, mode_any: bool,
+    source: str | None,
+) -> None:
+    from watchlists.query import QueryError
+
+    watches = []
+    for i, text in enumerate(qs, 1):
+        try:
+            q = parse(text + (" mode:any" if mode_any else ""))
+        except QueryError:
+            continue
+        watches.append((i, q))
+    facts = {"actors": ("Nicolás Maduro",), "places": ("Caracas",), "types": ("deport",)}
+    d = doc(title, lead, body=body, source=source,
+            actors=facts["actors"] if analysed else None,
+            places=facts["places"] if analysed else None,
+            types=facts["types"] if analysed else None)
+    adoc = analyze(d)
+    assert Matcher(watches).match(adoc) == naive_match(watches, adoc)
+
+
+def test_many_watches_are_fast() -> None:
+    import time
+
+    watches = [(i, parse(f"topic{i} flights OR word{i}")) for i in range(3000)]
+    watches.append((99999, parse("deportation flights to Venezuela")))
+    m = Matcher(watches)
+    adoc = analyze(doc("Deportation flights to Venezuela resume", "Caracas said so."))
+    start = time.perf_counter()
+    for _ in range(20):
+        assert m.match(adoc) == [99999]
+    assert (time.perf_counter() - start) / 20 < 0.05
