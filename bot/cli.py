@@ -132,13 +132,28 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_shell(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.shell import run_shell
+    """The console front end; feeds are polled on their schedule in the background and the
+    alerts of console watches print between prompts."""
+    from bot.alerts import ConsoleSender
+    from bot.feeds.scheduler import PollScheduler
+    from bot.shell import Shell
     from bot.wiring import build
 
     app = build(settings)
+    shell = Shell(app)
+
+    def deliver(*_: object) -> None:
+        app.alerts.deliver_pending(
+            ConsoleSender(shell.notify), channels=lambda c: c == "console"
+        )
+
+    shell.after_command = deliver
+    scheduler = PollScheduler(app.poller, on_report=deliver)
+    scheduler.start()
     try:
-        return run_shell(app)
+        return shell.run()
     finally:
+        scheduler.shutdown(wait=False)
         app.close()
 
 

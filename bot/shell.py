@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -31,6 +32,8 @@ class Shell:
         self.ansi = self.stdout.isatty()
         self.ctx = Context(channel="console", user="console", front_end="console")
         self._lock = threading.Lock()
+        # called after each command (the CLI delivers console alerts there, e.g. after `poll`)
+        self.after_command: Callable[[str], None] | None = None
 
     def notify(self, text: str) -> None:
         """Print a message from elsewhere (an alert) between prompts."""
@@ -89,6 +92,8 @@ class Shell:
                 with self._lock:
                     self.stdout.write(out + "\n")
                     self.stdout.flush()
+                if self.after_command is not None:
+                    self.after_command(line)
         except KeyboardInterrupt:
             self.stdout.write("\n")
         finally:
@@ -99,7 +104,3 @@ class Shell:
                 except OSError:
                     pass
         return 0
-
-
-def run_shell(app: Wirewatch) -> int:
-    return Shell(app).run()

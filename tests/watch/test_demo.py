@@ -175,3 +175,34 @@ def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
         assert statuses == [("C1", "pending")] * 2 + [("console", "sent")] * 2
     finally:
         server.stop()
+
+
+def test_shell_prints_console_alerts_after_poll(tmp_path: Path) -> None:
+    """`wirewatch shell`: alerts of console watches print in the shell (here after `poll`)."""
+    every = demo_items()
+    items = [every[0]] + [
+        dataclasses.replace(i, guid=i.guid + "-upd", text=i.text + "\n\nUpdated.")
+        for i in every if i.kind == "seed"
+    ]
+    server = DemoFeedServer(items, interval=None, initial=1, lifetime=60)
+    server.start()
+    db = tmp_path / "shell.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
+    env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", WIREWATCH_DB=str(db),
+               WIREWATCH_ALLOW_PRIVATE_FEEDS="1")
+    try:
+        def shell(commands: str) -> str:
+            out = subprocess.run([sys.executable, "-m", "bot", "shell"], input=commands,
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+            assert out.returncode == 0, out.stderr + out.stdout
+            return out.stdout
+
+        adds = "".join(f"feed add {url}\n" for url in server.feed_urls())
+        first = shell(f"watch {DEMO_QUERY}\n{adds}quit\n")
+        assert "Watching here as watch 1" in first and "🔔" not in first, first
+        server.release(len(items))
+        second = shell("poll\nquit\n")
+        assert "🔔 Watch #1" in second, second
+        assert "🔔" not in shell("poll\nquit\n")  # once, ever
+    finally:
+        server.stop()
