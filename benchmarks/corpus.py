@@ -33,6 +33,12 @@ CSV_MEMBER = "NewsArticles.csv"
 EXPECTED_COLUMNS = ("article_id", "publish_date", "article_source_link", "title", "subtitle",
                     "text")
 QUICK_ARTICLES = 300
+_STOPWORDS_TEXT = """a an the and or of to in on for with at by from as is are was were be been
+has have had it its this that these those not no but after over into about says said will would
+could should may might than then there their they them he she his her we our you your who what
+when where why how new more most also just out up down off can one two first last year years
+all some any other such only very week day time now like get make made back still even"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 @dataclass(frozen=True)

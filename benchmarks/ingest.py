@@ -65,6 +65,7 @@ def fallback_pipeline() -> Any:
 def app_analyzer(settings: Any) -> tuple[Any, Any]:
     """(app, analyzer) built the way the app builds it, or raise ImportError with the reason."""
     from bot.nlp import load_nlp  # ImportError → skipped by the caller
+
     from bot.wiring import build
 
     nlp = load_nlp(settings)
@@ -94,7 +95,10 @@ def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> di
 
     items = _read_items(items_path)
     texts = [i.nlp_text for i in items]
-    settings = Settings(db_path=workdir / f"ingest-{mode}-{os.getpid()}.db")
+    db_path = workdir / f"ingest-{mode}.db"
+    for stale in workdir.glob(db_path.name + "*"):
+        stale.unlink()
+    settings = Settings(db_path=db_path)
     out: dict[str, Any] = {"mode": mode, "articles": len(items), "words": _words(items)}
     if mode == "raw":
         nlp, desc = app_pipeline(settings)
@@ -146,6 +150,18 @@ def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> di
     return out
 
 
+def write_items(path: Path, items: list[Any]) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in items:
+            fh.write(json.dumps(i.__dict__, ensure_ascii=False) + "\n")
+    return path
+
+
+def worker_db(ctx: Context, mode: str) -> Path:
+    """Where the ``mode`` worker leaves its database (lookups grow the NLP one)."""
+    return ctx.tmp / f"ingest-{mode}.db"
+
+
 def run_worker(ctx: Context, mode: str, items_path: Path, *, n_process: int = 1,
                timeout: float = 3600) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -171,10 +187,7 @@ def _rates(r: dict[str, Any]) -> tuple[float, float]:
 def run(ctx: Context) -> list[Figure]:
     corpus = ctx.corpus()
     items = corpus.subset(QUICK_ARTICLES) if ctx.quick else list(corpus.items)
-    items_path = ctx.tmp / "ingest-items.jsonl"
-    with items_path.open("w", encoding="utf-8") as fh:
-        for i in items:
-            fh.write(json.dumps(i.__dict__, ensure_ascii=False) + "\n")
+    items_path = write_items(ctx.tmp / "ingest-items.jsonl", items)
     words = _words(items)
     origin = f"{len(items)} articles, {words:,} words" + (" (SYNTHETIC)" if corpus.synthetic
                                                            else "")
@@ -208,6 +221,7 @@ def run(ctx: Context) -> list[Figure]:
         ctx.log("ingest: whole ingestion with the app's analyzer")
         try:
             r = run_worker(ctx, "ingest", items_path)
+            ctx.shared["nlp_db"] = worker_db(ctx, "ingest")
             wps, aps = _rates(r)
             figures.append(Figure(
                 STAGE, "ingestion (NLP + extraction + index + commit)", wps, "words/s",
@@ -237,10 +251,7 @@ def run(ctx: Context) -> list[Figure]:
         figures.append(failed(STAGE, exc, "ingestion without NLP"))
 
     n_comp = min(len(items), COMPONENT_ARTICLES[0 if ctx.quick else 1])
-    comp_path = ctx.tmp / "ingest-components.jsonl"
-    with comp_path.open("w", encoding="utf-8") as fh:
-        for i in items[:n_comp]:
-            fh.write(json.dumps(i.__dict__, ensure_ascii=False) + "\n")
+    comp_path = write_items(ctx.tmp / "ingest-components.jsonl", items[:n_comp])
     ctx.log(f"ingest: per-component cost on {n_comp} articles")
     try:
         r = run_worker(ctx, "components", comp_path)
