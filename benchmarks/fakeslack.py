@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 
 class _Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
