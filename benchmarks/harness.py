@@ -51,8 +51,8 @@ class Target:
 
     def describe(self, unit: str = "") -> str:
         if self.on == "ratio":
-            return f"{self.op} {fmt_number(self.threshold)}×"
-        return f"{self.op} {fmt_number(self.threshold)}{(' ' + unit) if unit else ''}"
+            return f"{self.op} {self.threshold:g}×"
+        return f"{self.op} {self.threshold:g}{(' ' + unit) if unit else ''}"
 
 
 @dataclass

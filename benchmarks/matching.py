@@ -138,6 +138,9 @@ def vocabulary(items: Sequence[NewsItem], *, max_words: int = 3000) -> Vocabular
                        if a not in STOPWORDS and b not in STOPWORDS)
     ceiling = max(3, len(items) // 20)
     words = [w for w, c in title_df.most_common() if c >= 2 and df[w] <= ceiling][:max_words]
+    if len(words) < 200:  # a small or synthetic corpus: take what its headlines offer
+        words += [w for w, _ in title_df.most_common() + df.most_common() if w not in words]
+        words = list(dict.fromkeys(words))[:max_words]
     return Vocabulary(
         words=words or ["news"],
         phrases=[p for p, c in phrases.most_common(500) if c >= 2] or ["white house"],
