@@ -14,7 +14,6 @@ against a bare Bolt app that only acks.  Target p99 < 300 ms.
 
 from __future__ import annotations
 
-import inspect
 import random
 import re
 import shutil
@@ -124,26 +123,10 @@ def grown_db(ctx: Context) -> Path:
 
 
 def bolt_app_for(app: Any, settings: Any) -> Any:
-    """The app's Bolt ``App``, built by ``bot.slack_app``'s factory (ImportError if absent)."""
-    import bot.slack_app as slack_app
+    """The app's Bolt ``App`` from ``bot.slack_app.create_app`` (ImportError if absent)."""
+    from bot.slack_app import create_app
 
-    for name in ("create_app", "build_app", "make_app", "create_bolt_app", "bolt_app", "app_for"):
-        factory = getattr(slack_app, name, None)
-        if callable(factory):
-            break
-    else:
-        raise ImportError("bot.slack_app has no create_app/build_app/make_app factory "
-                          "(fix benchmarks.lookups.bolt_app_for)")
-    available = {"settings": settings, "service": app.service, "store": app.store,
-                 "app": app, "wirewatch": app, "client": None}
-    params = inspect.signature(factory).parameters
-    kwargs = {k: v for k, v in available.items() if k in params and k != "client"}
-    positional = [p for p in params.values()
-                  if p.default is inspect.Parameter.empty
-                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if positional and positional[0].name not in kwargs:
-        return factory(app, **{k: v for k, v in kwargs.items() if k != positional[0].name})
-    return factory(**kwargs)
+    return create_app(settings, app.service, app.store)
 
 
 def bare_bolt_app(settings: Any) -> Any:

@@ -175,19 +175,21 @@ def _toy_api(*, broken: bool = False) -> MatcherAPI:
                 index.setdefault(words[0], []).append((wid, words))
         return index
 
-    def fast(index: dict[str, list[tuple[int, list[str]]]], words: set[str]
-             ) -> tuple[set[int], int]:
+    def fast(index: dict[str, list[tuple[int, list[str]]]], words: set[str]) -> set[int]:
         cands = [c for w in words for c in index.get(w, [])]
         hits = {wid for wid, ws in cands if all(x in words for x in ws)}
         if broken and hits:
             hits.pop()
-        return hits, len(cands)
+        return hits
+
+    def candidates(index: dict[str, list[tuple[int, list[str]]]], words: set[str]) -> int:
+        return sum(len(index.get(w, [])) for w in words)
 
     def naive(index: dict[str, list[tuple[int, list[str]]]], words: set[str]) -> set[int]:
         return {wid for group in index.values() for wid, ws in group
                 if all(x in words for x in ws)}
 
-    return MatcherAPI(prepare, build, fast, naive, "toy")
+    return MatcherAPI(prepare, build, fast, candidates, naive, description="toy")
 
 
 def test_bench_matching_checks_identical_results_against_the_naive_loop() -> None:
