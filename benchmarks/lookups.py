@@ -80,20 +80,24 @@ def grown_db(ctx: Context) -> Path:
     base = ctx.shared.get("nlp_db")
     how = "NLP database of the ingest stage"
     if base is None:
+        from benchmarks.ingest import nlp_loader, run_worker, worker_db, write_items
+
         try:
-            import bot.nlp  # noqa: F401
+            nlp_loader()
         except ImportError:
             base = None
         else:
-            from benchmarks.ingest import run_worker, worker_db, write_items
-
             n = ctx.size(1000, 150)
             ctx.log(f"lookups: base index: ingesting {n} articles with the app's analyzer")
             items_path = write_items(ctx.tmp / "lookups-base.jsonl", corpus.subset(n))
-            run_worker(ctx, "ingest", items_path)
-            base = worker_db(ctx, "ingest")
-            ctx.shared["nlp_db"] = base
-            how = f"{n} articles ingested with the app's analyzer"
+            try:
+                run_worker(ctx, "ingest", items_path)
+            except RuntimeError as exc:
+                ctx.log(f"lookups: NLP ingestion failed ({exc}); falling back to no NLP")
+            else:
+                base = worker_db(ctx, "ingest")
+                ctx.shared["nlp_db"] = base
+                how = f"{n} articles ingested with the app's analyzer"
     if base is not None and Path(base).exists():
         _copy_db(Path(base), path)
         store = Store(path)
