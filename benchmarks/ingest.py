@@ -53,7 +53,8 @@ def app_pipeline(settings: Any) -> tuple[Any, str]:
         load_nlp = nlp_loader()
     except ImportError as exc:
         nlp = fallback_pipeline()
-        return nlp, f"plain {nlp.meta.get('name', 'model')}, baseline only ({exc})"
+        name = f"{nlp.meta.get('lang', '')}_{nlp.meta.get('name', 'model')}"
+        return nlp, f"plain {name} {nlp.meta.get('version', '')}, baseline only ({exc})"
     nlp = load_nlp(settings)
     language = nlp if hasattr(nlp, "pipe") else getattr(nlp, "nlp", nlp)
     return language, "app pipeline (bot.nlp.load_nlp)"
