@@ -182,6 +182,8 @@ def run_worker(ctx: Context, mode: str, items_path: Path, *, n_process: int = 1,
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"{mode} worker failed: " + " | ".join(tail))
     result: dict[str, Any] = json.loads(lines[-1])
+    if "skip" in result:  # the worker found the code it needs missing
+        raise ImportError(result["skip"])
     return result
 
 
@@ -286,5 +288,8 @@ def run(ctx: Context) -> list[Figure]:
 
 if __name__ == "__main__":
     mode, items_arg, workdir_arg, n_arg = sys.argv[1:5]
-    result = worker(mode, Path(items_arg), Path(workdir_arg), int(n_arg))
+    try:
+        result = worker(mode, Path(items_arg), Path(workdir_arg), int(n_arg))
+    except ImportError as exc:
+        result = {"skip": str(exc)}
     print(json.dumps(result, default=str), flush=True)

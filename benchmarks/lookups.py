@@ -92,7 +92,7 @@ def grown_db(ctx: Context) -> Path:
             items_path = write_items(ctx.tmp / "lookups-base.jsonl", corpus.subset(n))
             try:
                 run_worker(ctx, "ingest", items_path)
-            except RuntimeError as exc:
+            except (ImportError, RuntimeError) as exc:
                 ctx.log(f"lookups: NLP ingestion failed ({exc}); falling back to no NLP")
             else:
                 base = worker_db(ctx, "ingest")
