@@ -14,6 +14,7 @@ from benchmarks.harness import (
     Context,
     Figure,
     failed,
+    isolate_checkout,
     render_markdown,
     render_table,
     run_meta,
@@ -57,6 +58,7 @@ def run_stages(ctx: Context, stages: Sequence[str]) -> list[Figure]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    isolate_checkout()
     stages = [s for s in STAGES if not args.only or s in args.only]
     ctx = Context(quick=args.quick, cache_dir=args.cache, verbose=not args.quiet,
                   offline=args.offline)

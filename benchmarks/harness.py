@@ -110,6 +110,25 @@ def failed(stage: str, exc: BaseException, name: str = "—") -> Figure:
                   note=f"error: {type(exc).__name__}: {str(exc)[:200]}")
 
 
+def isolate_checkout() -> list[str]:
+    """Measure this checkout's code only.
+
+    An editable install of wirewatch elsewhere (e.g. the venv's ``pip install -e``) maps
+    ``bot``/``handlers``/``watchlists`` to its own tree, and Python falls back to it for any
+    submodule this checkout lacks — so a stage would measure another branch's ``bot.feeds``.
+    Drop such finders (only in benchmark processes, never on import).  Returns what was dropped.
+    """
+    dropped = []
+    for finder in list(sys.meta_path):
+        mapping = getattr(sys.modules.get(getattr(finder, "__module__", "")), "MAPPING", None)
+        if not isinstance(mapping, dict) or "bot" not in mapping:
+            continue
+        if Path(mapping["bot"]).resolve() != (ROOT / "bot").resolve():
+            sys.meta_path.remove(finder)
+            dropped.append(str(mapping["bot"]))
+    return dropped
+
+
 # -- statistics and timing -------------------------------------------------------------------
 
 

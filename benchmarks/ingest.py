@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import ROOT, Context, Figure, Target, failed, peak_rss_mb, skipped
+from benchmarks.harness import (
+    ROOT,
+    Context,
+    Figure,
+    Target,
+    failed,
+    isolate_checkout,
+    peak_rss_mb,
+    skipped,
+)
 
 STAGE = "ingest"
 QUICK_ARTICLES = 150
@@ -287,6 +296,7 @@ def run(ctx: Context) -> list[Figure]:
 
 
 if __name__ == "__main__":
+    isolate_checkout()
     mode, items_arg, workdir_arg, n_arg = sys.argv[1:5]
     try:
         result = worker(mode, Path(items_arg), Path(workdir_arg), int(n_arg))

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import ROOT, Context, Figure, Target, failed, peak_rss_mb
+from benchmarks.harness import ROOT, Context, Figure, Target, failed, isolate_checkout, peak_rss_mb
 
 STAGE = "memory"
 TARGET_MB = 500.0
@@ -131,6 +131,7 @@ def run(ctx: Context) -> list[Figure]:
 
 
 if __name__ == "__main__":
+    isolate_checkout()
     what, *rest = sys.argv[1:]
     if what == "child":
         print(json.dumps(child(rest[0], Path(rest[1]), Path(rest[2])), default=str), flush=True)

@@ -275,3 +275,24 @@ def test_entry_point_runs_a_stage_and_prints_json(tmp_path: Path,
     assert any("NOT ON REAL NEWS" in f["note"] for f in doc["figures"])
     assert json.loads(out.read_text())["figures"] == doc["figures"]
     assert "| corpus |" in md.read_text()
+
+
+def test_isolate_checkout_leaves_only_this_checkouts_code_importable() -> None:
+    import subprocess
+    import sys
+
+    from benchmarks.harness import ROOT
+
+    code = (
+        "import sys; from pathlib import Path; from benchmarks.harness import isolate_checkout;"
+        "isolate_checkout();"
+        "maps=[sys.modules[f.__module__].MAPPING['bot'] for f in sys.meta_path "
+        "if isinstance(getattr(sys.modules.get(getattr(f, '__module__', '')), 'MAPPING', None),"
+        " dict)];"
+        "import bot; print(all(Path(m).resolve() == Path('bot').resolve() for m in maps),"
+        " Path(bot.__file__).parent.resolve() == Path('bot').resolve())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]
