@@ -296,3 +296,13 @@ def test_isolate_checkout_leaves_only_this_checkouts_code_importable() -> None:
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_cpu_ratio_compares_cpu_per_word() -> None:
+    from benchmarks.ingest import _cpu_ratio
+
+    raw = {"cpu_seconds": 10.0, "words": 1000}
+    assert _cpu_ratio(raw, {"cpu_seconds": 20.0, "words": 2000}) == "1.00×"
+    assert _cpu_ratio(raw, {"cpu_seconds": 25.0, "words": 2000}) == "0.80×"
+    assert _cpu_ratio(None, raw) == "n/a"
+    assert _cpu_ratio(raw, {"words": 5}) == "n/a"
