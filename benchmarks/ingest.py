@@ -170,8 +170,15 @@ def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> di
             app, analyzer, store = None, None, Store(settings.db_path)
         new = 0
         c0, t0 = cpu_seconds(), time.perf_counter()
+        failures: list[str] = []
         for k in range(0, len(drafts), INGEST_BATCH):
-            new += len(ingest_drafts(store, drafts[k:k + INGEST_BATCH], analyzer).new_ids)
+            batch = drafts[k:k + INGEST_BATCH]
+            try:
+                new += len(ingest_drafts(store, batch, analyzer).new_ids)
+            except Exception as exc:  # a failing batch is a finding, not the end of the run
+                failures.append(f"batch {k // INGEST_BATCH} ({batch[0].origin}…): "
+                                f"{type(exc).__name__}: {str(exc)[:120]}")
+        out["failed_batches"] = failures
         out["seconds"] = time.perf_counter() - t0
         out["cpu_seconds"] = cpu_seconds() - c0
         out["new"] = new
@@ -277,7 +284,10 @@ def run(ctx: Context) -> list[Figure]:
                 baseline=best_wps, baseline_name=f"raw ×{best_n}",
                 target=Target(">=", TARGET_RATIO, on="ratio"),
                 note=f"{aps:.1f} articles/s, peak RSS {r['peak_rss_mb']:.0f} MB, "
-                     f"batches of {INGEST_BATCH}; CPU per word vs raw ×1: "
+                     f"batches of {INGEST_BATCH}; "
+                     + (f"{len(r['failed_batches'])} FAILED BATCH(ES), first: "
+                        f"{r['failed_batches'][0]}; " if r.get("failed_batches") else "")
+                     + "CPU per word vs raw ×1: "
                      f"{_cpu_ratio(raw.get(1), r)}; " + ", ".join(
                          f"{k} {v:,}" for k, v in r["counts"].items()
                          if k in ("articles", "actors", "events", "quotes")),
