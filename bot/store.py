@@ -1093,3 +1093,96 @@ class Store:
             "analysed": analysed, "actors": actors, "places": places, "event_types": types,
             "key_event": key_event,
         }
+
+    # -- bench --
+    # Helpers for ``benchmarks/`` only (growing an index, baselines); not used by the app.
+
+    _BENCH_SKIP_TABLES = frozenset({"articles", "feed_entries", "alerts"})
+
+    def _bench_columns(self, table: str) -> list[tuple[str, bool]]:
+        """(column, is the rowid primary key) for each column of a table."""
+        rows = self.db.execute(f"PRAGMA table_info([{table}])").fetchall()
+        single_pk = sum(1 for r in rows if r[5]) == 1
+        return [(str(r[1]), bool(r[5]) and single_pk and str(r[2]).upper() == "INTEGER")
+                for r in rows]
+
+    def bench_article_tables(self) -> list[str]:
+        """Tables other than articles that hang off an article (an ``article_id`` column)."""
+        with self.lock:
+            names = [str(r[0]) for r in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_fts%' ORDER BY name"
+            )]
+            return [n for n in names if n not in self._BENCH_SKIP_TABLES
+                    and any(c == "article_id" for c, _ in self._bench_columns(n))]
+
+    def bench_replicate_articles(self, target: int) -> int:
+        """Grow the store to ``target`` articles by copying the existing ones under new ids.
+
+        Copy k of article ``id`` gets id ``id + k * max(id)``, a distinct url/guid/content hash,
+        and copies of every row that hangs off it (mentions, events, quotes, roles…), so an
+        index of any size can be had without re-running the NLP.  Returns the new count.
+        """
+        with self.lock, self.db.atomic():
+            count, stride = self.db.execute(
+                "SELECT count(*), coalesce(max(id), 0) FROM articles"
+            ).fetchone()
+            if count == 0:
+                raise ValueError("nothing to replicate: the store has no articles")
+            base = count
+            art_cols = [c for c, _ in self._bench_columns("articles")]
+            changed = {
+                "id": "id + :off",
+                "url": "CASE WHEN url IS NULL THEN NULL ELSE url || '#bench' || :k END",
+                "guid": "CASE WHEN guid IS NULL THEN NULL ELSE guid || '#bench' || :k END",
+                "content_hash": "content_hash || ':bench' || :k",
+            }
+            select_art = ", ".join(changed.get(c, c) for c in art_cols)
+            children = []
+            for table in self.bench_article_tables():
+                keep = [c for c, pk in self._bench_columns(table) if not pk]
+                expr = ", ".join("article_id + :off" if c == "article_id" else c for c in keep)
+                children.append(
+                    f"INSERT INTO [{table}] ({', '.join(keep)}) SELECT {expr} FROM [{table}] "
+                    "WHERE article_id <= :stride "
+                    "AND EXISTS (SELECT 1 FROM articles a "
+                    f"WHERE a.id = [{table}].article_id + :off)"
+                )
+            k = 0
+            while count < target:
+                k += 1
+                off = k * stride
+                take = min(base, target - count)
+                self.db.execute(
+                    f"INSERT INTO articles ({', '.join(art_cols)}) SELECT {select_art} "
+                    "FROM articles WHERE id <= :stride ORDER BY id LIMIT :take",
+                    {"off": off, "k": k, "stride": stride, "take": take},
+                )
+                for sql in children:
+                    self.db.execute(sql, {"off": off, "stride": stride})
+                count += take
+            return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def bench_search_unranked(self, text: str, *, limit: int = 10) -> list[int]:
+        """Baseline: the same FTS query as ``search`` without BM25, snippets or the count."""
+        query = fts_query(text)
+        if query is None:
+            return []
+        with self.lock:
+            return [int(r[0]) for r in self.db.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?",
+                [query, limit],
+            )]
+
+    def bench_search_like(self, text: str, *, limit: int = 10) -> tuple[int, list[int]]:
+        """Baseline: a naive scan — every word as ``LIKE '%word%'`` on title or text."""
+        words = _WORD.findall(text)[:8]
+        if not words:
+            return 0, []
+        where = " AND ".join("(title LIKE ? OR text LIKE ?)" for _ in words)
+        params: list[Any] = [p for w in words for p in (f"%{w}%", f"%{w}%")]
+        with self.lock:
+            ids = [int(r[0]) for r in self.db.execute(
+                f"SELECT id FROM articles WHERE {where} ORDER BY id", params
+            )]
+        return len(ids), ids[:limit]
