@@ -48,14 +48,7 @@ def build_home(
         )
         for r in rows
     ]
-    feeds = [
-        FeedView(
-            id=f["id"], url=f["url"], title=f["title"], status=f["status"],
-            last_polled=f["last_polled"], next_check=f["next_check"], error=f["error"],
-            articles=f["articles"],
-        )
-        for f in service.store.feed_health()
-    ]
+    feeds = [FeedView.from_row(f) for f in service.store.feed_health()]
     help_reply = service.help(g.Help(), Context(user=user, front_end="slack"))
     assert isinstance(help_reply, HelpReply)
     return HomeReply(

@@ -164,6 +164,15 @@ class FeedView:
     error: str | None
     articles: int
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FeedView:
+        """A feed as the store returns it (``list_feeds``/``feed_health`` rows)."""
+        return cls(
+            id=int(row["id"]), url=row["url"], title=row.get("title"), status=row["status"],
+            last_polled=row.get("last_polled"), next_check=row.get("next_check"),
+            error=row.get("error"), articles=int(row.get("articles") or 0),
+        )
+
 
 @dataclass
 class StatusReply(Reply):

@@ -153,14 +153,7 @@ class Service:
 
     def status(self, request: g.Status, ctx: Context) -> Reply:
         counts = self.store.counts()
-        feeds = [
-            FeedView(
-                id=f["id"], url=f["url"], title=f["title"], status=f["status"],
-                last_polled=f["last_polled"], next_check=f["next_check"], error=f["error"],
-                articles=f["articles"],
-            )
-            for f in self.store.feed_health()
-        ]
+        feeds = [FeedView.from_row(f) for f in self.store.feed_health()]
         return StatusReply(
             articles=counts["articles"],
             actors=counts["actors"],

@@ -25,12 +25,7 @@ MAX_IMPORT = 500
 OPML_ACCEPT = "text/x-opml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 
 
-def feed_view(row: dict[str, Any]) -> FeedView:
-    return FeedView(
-        id=int(row["id"]), url=row["url"], title=row.get("title"), status=row["status"],
-        last_polled=row.get("last_polled"), next_check=row.get("next_check"),
-        error=row.get("error"), articles=int(row.get("articles") or 0),
-    )
+feed_view = FeedView.from_row
 
 
 def poll_reply(report: PollReport) -> PollReply:
