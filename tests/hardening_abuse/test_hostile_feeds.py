@@ -189,3 +189,82 @@ def _stats_for_notes(took: float, peak: int, feeds: dict[int, Any], ids: dict[st
     for path, feed_id in ids.items():
         print(f"  {path}: status={feeds[feed_id].get('status')} "
               f"error={str(feeds[feed_id].get('error'))[:70]}")
+
+
+# -- what a feed says reaches Slack escaped -------------------------------------------------
+
+PINGS = ["<!channel>", "<!everyone>", "<!here>", "<@U0BOSS>", "<http://evil.example|bank>",
+         "<#C0SECRET>", "<!subteam^S1>"]
+
+
+def _hostile_items() -> list[tuple[str, str, str]]:
+    def x(s: str) -> str:  # as a feed carries them: entity-escaped markup inside XML
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    lead = ("Deportation flights to Venezuela resumed on Monday, officials said. "
+            "More deportation flights to Venezuela are planned.")
+    return [
+        (x(f"Deportation flights to Venezuela {p} resume"), f"http://news.example/{n}",
+         x(f"<p>{lead} {p} <script>alert('{n}')</script></p>"))
+        for n, p in enumerate(PINGS)
+    ] + [  # escaped twice: the feed's *text* is "<!channel>", which the title keeps
+        (x(x(f"Deportation flights to Venezuela {p} again")), f"http://news.example/t{n}",
+         x(x(f"{lead} {p} text")))
+        for n, p in enumerate(PINGS)
+    ] + [
+        (x("Deportation flights to Venezuela <b onmouseover=alert(1)>bold</b>"),
+         "javascript:alert(document.cookie)", x(f"<p>{lead}</p>")),
+        (x("Deportation flights to Venezuela with a hostile link"),
+         x("http://news.example/a>b|<!channel>"), x(f"<p>{lead}</p><a href='javascript:x'>x</a>")),
+    ]
+
+
+def test_hostile_titles_summaries_and_links_reach_slack_escaped(
+        hostile: HostileServer, tmp_path: Path) -> None:
+    from slack_sdk import WebClient
+
+    from bot.alerts import AlertPipeline
+    from bot.service import Context
+    from bot.wiring import build
+    from handlers.alerts import SlackSender
+    from tests.slack.fake_slack import FakeSlack
+
+    hostile.routes["/feed.xml"] = hostile.body(rss([("Old news", "http://news.example/old",
+                                                     "Nothing here.")]))
+    settings = Settings(db_path=tmp_path / "e.db", allow_private_feeds=True)
+    app = build(settings, fetcher=fast_fetcher(), seed=False, backfill=False,
+                clock=lambda: NOW)
+    fake = FakeSlack(lifetime=60).start()
+    try:
+        app.poller.analyzer = None  # the text path is what is under test; no spaCy here
+        reply = app.service.handle("watch deportation flights to Venezuela",
+                                   Context(channel="C111", user="U1", front_end="slack"))
+        assert reply.to_dict()["kind"] == "watch", reply.to_dict()
+        pipeline = AlertPipeline(app.store, clock=lambda: NOW, sleeper=lambda s: None, pace=0)
+        app.poller.on_new_articles = pipeline.on_new_articles
+        app.store.add_feed(hostile.base + "/feed.xml", now=iso(NOW), channel="C111")
+        app.poller.poll_all(NOW)  # back catalogue: recorded, not alerted
+        hostile.routes["/feed.xml"] = hostile.body(rss(_hostile_items()))
+        report = app.poller.poll_all(NOW)
+        assert report.new_articles >= len(PINGS)  # near-identical copies may merge
+        sent = pipeline.deliver_pending(SlackSender(WebClient(token="xoxb-t",
+                                                              base_url=fake.api_url)))
+        posts = fake.of("chat.postMessage")
+        assert sent.sent >= 3 and len(posts) >= 3
+        everything = " ".join(str(p.body) for p in posts)
+        for ping in PINGS:
+            assert ping not in everything, ping
+        assert "<script" not in everything and "javascript:" not in everything
+        assert "onmouseover" not in everything  # tags in titles are stripped
+        assert "&lt;!channel&gt;" in everything or "‹!channel›" in everything
+        assert "a>b|" not in everything  # a hostile URL cannot close the link early
+        for post in posts:
+            assert post.body["unfurl_links"] in (False, "0", "false", 0)
+        # the console rendering of the same articles (search, article) is plain text
+        titles = [r[0] for r in app.store.db.execute("SELECT title FROM articles")]
+        assert any("<!channel>" in t for t in titles), titles  # the threat did get in
+        answer = app.service.handle("search deportation flights").to_dict()
+        assert answer["total"] >= 1
+    finally:
+        fake.stop()
+        app.close()
