@@ -147,3 +147,46 @@ def snapshot(store: Store) -> dict[str, list[Any]]:
         except Exception:  # virtual tables that cannot be read whole
             continue
     return out
+
+
+# -- the real application (and its Slack front end) with admins set ------------------------
+
+ADMIN = "UADMIN"
+
+
+@pytest.fixture
+def ww(tmp_path: Path) -> Iterator[Any]:
+    """The wired app (feeds, watches) on the bundled corpus, no spaCy, no network."""
+    from bot.ingest import ensure_corpus
+    from bot.settings import Settings
+    from bot.wiring import build
+
+    app = build(Settings(db_path=tmp_path / "ww.db", admins=frozenset({ADMIN})), seed=False,
+                backfill=False)
+    ensure_corpus(app.store, None)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def slack_ww(tmp_path: Path) -> Iterator[Any]:
+    """The real Bolt app in HTTP mode around the wired app, a fake Slack, a signing sender."""
+    from bot.ingest import ensure_corpus
+    from bot.settings import Settings
+    from bot.wiring import build
+    from tests.slack.conftest import SECRET, Running, SlackSender, start_app
+    from tests.slack.fake_slack import FakeSlack
+
+    fake = FakeSlack(lifetime=90).start()
+    settings = Settings(db_path=tmp_path / "sw.db", admins=frozenset({ADMIN}),
+                        slack_bot_token="xoxb-abuse-token", slack_signing_secret=SECRET,
+                        slack_api_url=fake.api_url)
+    app = build(settings, seed=False, backfill=False)
+    ensure_corpus(app.store, None)
+    _, server = start_app(settings, app.service, app.store, fake)
+    try:
+        yield Running(app, server, SlackSender(server.url), fake, app.service, app.store)
+    finally:
+        server.stop()
+        fake.stop()
+        app.close()
