@@ -175,7 +175,7 @@ def test_malformed_signed_payloads_are_rejected_without_side_effect(spied: Any) 
                                   content_type=content_type)
         resp = _raw_post(spied.server.url, raw, headers)
         statuses.append(resp.status_code)
-        assert resp.status_code < 500 or resp.status_code == 500 and not resp.text.strip(), (
+        assert resp.status_code < 500 or (resp.status_code == 500 and not resp.text.strip()), (
             body[:60], resp.status_code, resp.text[:200])
         assert "Traceback" not in resp.text
     _no_side_effect(spied, before, settle=1.0)
