@@ -214,6 +214,8 @@ def _hostile_items() -> list[tuple[str, str, str]]:
     ] + [
         (x("Deportation flights to Venezuela <b onmouseover=alert(1)>bold</b>"),
          "javascript:alert(document.cookie)", x(f"<p>{lead}</p>")),
+        (x("Deportation flights to Venezuela " + "&<!here> " * 20_000), x("http://news.example/"
+         + "l" * 5000), x(f"<p>{lead} enormous headline</p>")),
         (x("Deportation flights to Venezuela with a hostile link"),
          x("http://news.example/a>b|<!channel>"), x(f"<p>{lead}</p><a href='javascript:x'>x</a>")),
     ]
@@ -260,6 +262,16 @@ def test_hostile_titles_summaries_and_links_reach_slack_escaped(
         assert "a>b|" not in everything  # a hostile URL cannot close the link early
         for post in posts:
             assert post.body["unfurl_links"] in (False, "0", "false", 0)
+            # within Slack's limits (a longer message is refused for good: msg_too_long)
+            assert len(post.body["text"]) <= 4000, len(post.body["text"])
+            for block in post.body.get("blocks") or []:
+                texts = [block.get("text") or {}, *(block.get("elements") or [])]
+                for t in texts:
+                    value = t.get("text") if isinstance(t, dict) else None
+                    if isinstance(value, str):
+                        assert len(value) <= 3000
+                        assert value.count("<") == value.count(">"), value[:200]  # links whole
+        assert sent.failed == 0
         # the console rendering of the same articles (search, article) is plain text
         titles = [r[0] for r in app.store.db.execute("SELECT title FROM articles")]
         assert any("<!channel>" in t for t in titles), titles  # the threat did get in
