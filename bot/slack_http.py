@@ -11,8 +11,10 @@ The server binds a given port (0 = a free one, for tests), runs in the calling t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +92,26 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds a client may stall mid-request
+    # -- hardening: the read timeout restarts with every byte, so a client trickling its
+    # headers or body ("slow loris") could hold a thread for ever; a connection lives at most
+    # this long (Slack sends a whole request at once and reads the ack within 3 s).
+    max_connection_seconds = 30.0
+
+    def setup(self) -> None:
+        super().setup()
+        self._watchdog = threading.Timer(self.max_connection_seconds, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _expire(self) -> None:
+        log.warning("closed a connection from %s after %.0f s", self.address_string(),
+                    self.max_connection_seconds)
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._watchdog.cancel()
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)

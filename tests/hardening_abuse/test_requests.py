@@ -215,3 +215,34 @@ def test_fifty_concurrent_slash_commands_are_all_acked_within_3_s(spied: Any) ->
     assert len(answers) == 50
     print(f"\n50 concurrent acks: slowest {slowest:.2f} s")
     json.dumps([a.body for a in answers])
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_slow_loris_client_is_cut_off(slack_ww: Any, monkeypatch: pytest.MonkeyPatch,
+                                        part: str) -> None:
+    """A client trickling its request a byte at a time used to hold a server thread for as
+    long as it liked (the 30 s read timeout restarts with every byte)."""
+    from bot.slack_http import _Handler
+
+    monkeypatch.setattr(_Handler, "max_connection_seconds", 1.0, raising=False)
+    parts = urlsplit(slack_ww.server.url)
+    started = time.monotonic()
+    closed = False
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        head = f"POST {parts.path} HTTP/1.1\r\nHost: x\r\n"
+        if part == "body":
+            sock.sendall((head + "Content-Length: 100000\r\n"
+                          "Content-Type: application/json\r\n\r\n").encode())
+        else:
+            sock.sendall(head.encode())
+        try:
+            while time.monotonic() - started < 8:
+                sock.sendall(b"{" if part == "body" else b"X-Slow: 1\r\n")
+                time.sleep(0.1)
+        except OSError:
+            closed = True
+    assert closed, "the server kept the trickling connection open"
+    assert time.monotonic() - started < 4
+    # and the server still answers
+    resp = slack_ww.sender.command("help", response_url=slack_ww.response_url("loris"))
+    assert resp.status_code == 200
