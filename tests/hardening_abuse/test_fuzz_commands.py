@@ -6,6 +6,7 @@ another channel's watches; a non-admin never changes the feeds."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def _feed_set(app: Any) -> list[Any]:
 
 
 @given(commands, contexts)
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=3000 if os.environ.get("WIREWATCH_LONG_TESTS") else 300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_watch_and_feed_commands_never_raise_nor_cross_channels(
         fuzz_app: Any, text: str, ctx: Context) -> None:

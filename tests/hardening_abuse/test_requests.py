@@ -7,6 +7,7 @@ slash commands are all acked within Slack's 3 seconds."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -186,10 +187,13 @@ def test_malformed_signed_payloads_are_rejected_without_side_effect(spied: Any) 
     print("\nmalformed statuses:", statuses)
 
 
+CONCURRENT = 100 if os.environ.get("WIREWATCH_LONG_TESTS") else 50
+
+
 def test_fifty_concurrent_slash_commands_are_all_acked_within_3_s(spied: Any) -> None:
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
-    start = threading.Barrier(50)
+    start = threading.Barrier(CONCURRENT)
 
     def one(n: int) -> None:
         start.wait(timeout=10)
@@ -199,21 +203,21 @@ def test_fifty_concurrent_slash_commands_are_all_acked_within_3_s(spied: Any) ->
         with lock:
             results.append((resp.status_code, time.monotonic() - t0))
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(50)]
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(CONCURRENT)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert len(results) == 50
+    assert len(results) == CONCURRENT
     assert {status for status, _ in results} == {200}
     slowest = max(took for _, took in results)
     assert slowest < 3.0, slowest
     answers = spied.fake.wait_for(
         lambda calls: [c for c in calls if c.method.startswith("/hooks/commands/T111/c")]
-        if len([c for c in calls if c.method.startswith("/hooks/commands/T111/c")]) >= 50
-        else None, timeout=60)
-    assert len(answers) == 50
-    print(f"\n50 concurrent acks: slowest {slowest:.2f} s")
+        if len([c for c in calls if c.method.startswith("/hooks/commands/T111/c")]) >= CONCURRENT
+        else None, timeout=120)
+    assert len(answers) == CONCURRENT
+    print(f"\n{CONCURRENT} concurrent acks: slowest {slowest:.2f} s")
     json.dumps([a.body for a in answers])
 
 
