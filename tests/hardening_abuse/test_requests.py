@@ -88,7 +88,7 @@ def test_bad_signatures_are_401_and_do_nothing(spied: Any) -> None:
     _no_side_effect(spied, before)
 
 
-@pytest.mark.parametrize("age", [301, 3600, -301, -86400 * 365])
+@pytest.mark.parametrize("age", [310, 3600, -310, -86400 * 365])  # Bolt: |age| > 300 s
 def test_stale_or_future_timestamps_are_401(spied: Any, age: int) -> None:
     before = snapshot(spied.store)
     body = _command_body()
@@ -250,3 +250,44 @@ def test_a_slow_loris_client_is_cut_off(slack_ww: Any, monkeypatch: pytest.Monke
     # and the server still answers
     resp = slack_ww.sender.command("help", response_url=slack_ww.response_url("loris"))
     assert resp.status_code == 200
+
+
+def test_acks_are_not_held_back_when_every_listener_thread_is_busy(
+        spied: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """40 answers stuck in the service (e.g. 40 people typing `poll` while a feed is slow:
+    polls run one at a time) used to fill Bolt's 32 listener threads, so the next command's
+    ack waited for one of them — past Slack's 3 s."""
+    from bot.slack_app import LISTENER_THREADS
+
+    release = threading.Event()
+    real = spied.service.handle
+
+    def handle(text: str, ctx: Any = None) -> Any:
+        if text == "slow":
+            release.wait(timeout=30)
+        return real(text, ctx)
+
+    monkeypatch.setattr(spied.service, "handle", handle)
+    stuck = LISTENER_THREADS + 8
+    try:
+        with httpx.Client(timeout=10) as client:
+            def send(text: str, hook: str) -> float:
+                body = _command_body(text, response_url=spied.response_url(hook))
+                t0 = time.monotonic()
+                resp = client.post(spied.server.url, content=body.encode(), headers=_signed_headers(
+                    body, content_type="application/x-www-form-urlencoded"))
+                assert resp.status_code == 200
+                return time.monotonic() - t0
+
+            threads = [threading.Thread(target=send, args=("slow", f"s{n}"))
+                       for n in range(stuck)]
+            for t in threads:
+                t.start()
+            time.sleep(1.0)
+            took = send("status", "quick")
+            assert took < 3.0, took
+            spied.fake.wait_calls("/hooks/commands/T111/quick", timeout=10)
+    finally:
+        release.set()
+        for t in threads:
+            t.join(timeout=15)
