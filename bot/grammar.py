@@ -293,6 +293,10 @@ def _mute(rest: str) -> Mute:
         return Mute(id=wid)
     if tail[0].lower() == "for" and len(tail) >= 2:
         spec = "".join(tail[1:]).lower()
+        if re.fullmatch(r"0*[1-9]\d{4,}\s*(?:m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w"
+                        r"|weeks?)", spec):
+            raise BadCommand(f"`{spec[:40]}` is too long: mute for at most a year, or say "
+                             "`mute ID` to mute until `unmute`.")
         if not _DURATION.match(spec):
             raise BadCommand(f"`{' '.join(tail[1:])[:40]}` is not a duration: try `for 2h`, "
                              "`for 30m` or `for 3d`.")

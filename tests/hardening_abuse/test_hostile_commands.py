@@ -172,3 +172,12 @@ def test_hostile_slash_commands_are_answered_escaped_and_change_nothing(slack_ww
         slack_ww.fake.wait_calls(f"/hooks/commands/T111/{action}", timeout=10)
     assert snapshot(slack_ww.store) == before
     assert slack_ww.fake.of("chat.postMessage") == []  # nothing was posted in any channel
+
+
+def test_absurd_mute_durations_say_what_is_wrong(ww: Any) -> None:
+    wid = ww.service.handle("watch deportation flights", HERE).to_dict()["watch"]["id"]
+    for text in (f"mute {wid} for 99999d", f"mute {wid} for 99999999999999999999h",
+                 f"mute {wid} for 9999d"):
+        data = _ok(ww.service.handle(text, HERE), text)
+        assert data["kind"] == "error" and ("year" in data["message"]), data
+    assert ww.store.get_watch(wid).muted_until is None
