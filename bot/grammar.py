@@ -198,6 +198,16 @@ def _id(word: str, what: str = "ID") -> int:
     return value
 
 
+def _one_id(rest: str, what: str, usage: str) -> int:
+    """The single ID of a command that changes something: extra words are refused, so
+    `unwatch 1 OR 1=1` or `unwatch 1 2` never acts on a guess (hardening)."""
+    words = rest.split()
+    if len(words) > 1:
+        raise BadCommand(f"Say `{usage}` with one ID; I did not understand "
+                         f"`{' '.join(words[1:])[:40]}`.")
+    return _id(words[0], what)
+
+
 def _strip_q(text: str) -> str:
     return text.strip().rstrip("?!.").strip()
 
@@ -246,7 +256,7 @@ def _feed(rest: str) -> Request:
     if sub in ("remove", "rm", "delete", "del"):
         if not arg:
             raise BadCommand("Which feed? Say `feed remove ID` (see `feeds`).")
-        return FeedRemove(id=_id(arg.split()[0], "Feed ID"))
+        return FeedRemove(id=_one_id(arg, "Feed ID", "feed remove ID"))
     if sub == "import":
         if not arg:
             raise BadCommand("Say `feed import OPML_URL_OR_PATH`.")
@@ -283,6 +293,10 @@ def _mute(rest: str) -> Mute:
         return Mute(id=wid)
     if tail[0].lower() == "for" and len(tail) >= 2:
         spec = "".join(tail[1:]).lower()
+        if re.fullmatch(r"0*[1-9]\d{4,}\s*(?:m|min|mins|minutes?|h|hr|hrs|hours?|d|days?|w"
+                        r"|weeks?)", spec):
+            raise BadCommand(f"`{spec[:40]}` is too long: mute for at most a year, or say "
+                             "`mute ID` to mute until `unmute`.")
         if not _DURATION.match(spec):
             raise BadCommand(f"`{' '.join(tail[1:])[:40]}` is not a duration: try `for 2h`, "
                              "`for 30m` or `for 3d`.")
@@ -383,13 +397,13 @@ def parse(text: str) -> Request:
     if cmd in ("unwatch", "unfollow"):
         if not rest:
             raise BadCommand("Which watch? Say `unwatch ID` (see `watches`).")
-        return Unwatch(id=_id(rest.split()[0], "Watch ID"))
+        return Unwatch(id=_one_id(rest, "Watch ID", "unwatch ID"))
     if cmd == "mute":
         return _mute(rest)
     if cmd == "unmute":
         if not rest:
             raise BadCommand("Which watch? Say `unmute ID`.")
-        return Unmute(id=_id(rest.split()[0], "Watch ID"))
+        return Unmute(id=_one_id(rest, "Watch ID", "unmute ID"))
     if cmd == "digest":
         return _digest(rest)
     if cmd == "feeds":

@@ -10,10 +10,12 @@ it (``wirewatch serve`` imports it lazily).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +48,41 @@ Register = Callable[[App, "Service"], None]
 # would let five slow answers (a poll, a slow feed) hold back every other ack past Slack's
 # 3 s.  Threads are cheap next to that; the store serialises the database work anyway.
 LISTENER_THREADS = 32
+# -- hardening: a pool of 32 still lets 32 stuck answers (32 people typing `poll` while a feed
+# is slow: polls run one at a time) hold back the next command's ack — Bolt runs the ack in
+# the same executor.  Each listener now gets its own thread, up to this many at once.
+LISTENER_THREADS_MAX = 512
+
+
+class ElasticExecutor(Executor):
+    """One daemon thread per task, up to ``limit`` at once (then ``submit`` waits for a
+    slot), so a task never waits behind busy ones for a pool thread."""
+
+    def __init__(self, limit: int = LISTENER_THREADS_MAX) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+        self._count = itertools.count(1)
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._slots.acquire()
+
+        def run() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as exc:  # handed to the future, as a pool does
+                        future.set_exception(exc)
+            finally:
+                self._slots.release()
+
+        try:
+            threading.Thread(target=run, name=f"wirewatch-slack-{next(self._count)}",
+                             daemon=True).start()
+        except BaseException:
+            self._slots.release()
+            raise
+        return future
 
 
 def make_client(settings: Settings, *, token: str | None = None) -> WebClient:
@@ -120,9 +157,7 @@ def create_app(
         signing_secret=settings.slack_signing_secret or "",
         process_before_response=False,
         token_verification_enabled=verify_token,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=LISTENER_THREADS, thread_name_prefix="wirewatch-slack"
-        ),
+        listener_executor=ElasticExecutor(LISTENER_THREADS_MAX),
         logger=logging.getLogger("wirewatch.slack.bolt"),
     )
     app.use(dedupe_events(store))

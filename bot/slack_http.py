@@ -11,8 +11,12 @@ The server binds a given port (0 = a free one, for tests), runs in the calling t
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,19 +26,92 @@ log = logging.getLogger("wirewatch.slack.http")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller
+REPLAY_WINDOW = 5 * 60  # seconds: Bolt refuses older timestamps, so older replays fail anyway
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # a burst of Slack requests must not overflow the listen backlog
     bolt_app: App
     path: str
+    replays: ReplayGuard
+
+
+class ReplayGuard:
+    """Signatures already accepted in the last five minutes (hardening).
+
+    Slack never sends the same signature twice (a retry has a new timestamp, every slash
+    command a new trigger_id), so a second request with one is a captured request replayed:
+    it is refused before Bolt sees it.  A signature is reserved before dispatch (so two
+    concurrent copies cannot both pass) and released if Bolt rejects the request.
+    """
+
+    def __init__(self, window: float = REPLAY_WINDOW) -> None:
+        self.window = window
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, signature: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._seen:  # oldest first (insertion order): drop what has expired
+                oldest = next(iter(self._seen))
+                if self._seen[oldest] >= now - self.window:
+                    break
+                del self._seen[oldest]
+            if signature in self._seen:
+                return False
+            self._seen[signature] = now
+            return True
+
+    def release(self, signature: str) -> None:
+        with self._lock:
+            self._seen.pop(signature, None)
+
+
+def malformed(body: str, content_type: str) -> bool:
+    """True for a body Bolt could not parse (it raises on bad JSON instead of answering)."""
+    try:
+        if "application/json" in content_type:
+            return not isinstance(json.loads(body), dict)
+        if "application/x-www-form-urlencoded" in content_type:
+            from urllib.parse import parse_qs
+
+            form = parse_qs(body)
+            if "payload" in form:
+                return not isinstance(json.loads(form["payload"][0]), dict)
+            if "command" in form:  # a slash command names its user, channel and reply URL
+                return not all(form.get(k) for k in ("user_id", "channel_id", "response_url"))
+    except (ValueError, RecursionError):
+        return True
+    return False
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds a client may stall mid-request
+    # -- hardening: the read timeout restarts with every byte, so a client trickling its
+    # headers or body ("slow loris") could hold a thread for ever; a connection lives at most
+    # this long (Slack sends a whole request at once and reads the ack within 3 s).
+    max_connection_seconds = 30.0
+
+    def setup(self) -> None:
+        super().setup()
+        self._watchdog = threading.Timer(self.max_connection_seconds, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _expire(self) -> None:
+        log.warning("closed a connection from %s after %.0f s", self.address_string(),
+                    self.max_connection_seconds)
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._watchdog.cancel()
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -71,12 +148,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace")
-        request = BoltRequest(
-            body=body,
-            query=query,
-            headers={k.lower(): [v] for k, v in self.headers.items()},
-        )
-        response: BoltResponse = self.server.bolt_app.dispatch(request)
+        # -- hardening: answer what Bolt would crash on or let through twice --
+        timestamp = self.headers.get("X-Slack-Request-Timestamp") or ""
+        signature = self.headers.get("X-Slack-Signature") or ""
+        if not timestamp.strip().isdigit() or not signature:
+            self._send(401, "")
+            return
+        if malformed(body, self.headers.get("Content-Type") or ""):
+            self._send(400, "malformed payload")
+            return
+        if not self.server.replays.reserve(signature):
+            log.warning("refused a replayed Slack request (signature seen before)")
+            # Slack's own retry of a request already taken: ack it, run nothing (events are
+            # deduplicated by event_id anyway); anything else is a replay: 401.
+            self._send(200 if self.headers.get("X-Slack-Retry-Num") else 401, "")
+            return
+        try:
+            request = BoltRequest(
+                body=body,
+                query=query,
+                headers={k.lower(): [v] for k, v in self.headers.items()},
+            )
+            response: BoltResponse = self.server.bolt_app.dispatch(request)
+        except Exception:
+            self.server.replays.release(signature)
+            log.exception("could not handle a request at %s", path)
+            self._send(400, "bad request")
+            return
+        if response.status == 401:
+            self.server.replays.release(signature)
         payload = response.body if isinstance(response.body, str) else str(response.body)
         self._send(response.status, payload, dict(response.headers))
 
@@ -88,6 +188,7 @@ class SlackHTTPServer:
                  path: str = EVENTS_PATH) -> None:
         self._server = _Server((host, port), _Handler)
         self._server.bolt_app = app
+        self._server.replays = ReplayGuard()
         self._server.path = path
         self._thread: threading.Thread | None = None
 

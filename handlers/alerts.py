@@ -12,6 +12,7 @@ errors with backoff; a channel Slack refuses for good (gone, archived, bot not i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block
@@ -33,6 +34,23 @@ from handlers.mrkdwn import escape, link
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
              "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
 MAX_DIGEST_ITEMS = 20
+# -- hardening: a feed can send a 1 MiB headline or a 10 kB link.  Slack refuses a message
+# whose text is over 40,000 characters (msg_too_long: the alert would fail for good), and a
+# link cut by a section's 3,000-character limit breaks.  Titles are shortened, overlong links
+# dropped (the title stays), before anything is built.
+MAX_TITLE_CHARS = 300
+MAX_URL_CHARS = 2000
+
+
+def _short(text: str | None, limit: int = MAX_TITLE_CHARS) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _bounded(view: AlertView) -> AlertView:
+    url = view.url if view.url and len(view.url) <= MAX_URL_CHARS else None
+    return replace(view, title=_short(view.title), url=url, watch_query=_short(view.watch_query),
+                   source=_short(view.source, 100) if view.source else view.source)
 
 
 def _message(text: str, blocks: list[Block]) -> Message:
@@ -44,6 +62,7 @@ def _meta(view: AlertView) -> str:
 
 
 def alert_message(view: AlertView) -> Message:
+    view = _bounded(view)
     title = link(view.url, view.title)
     if view.thread_reply and view.thread_of == view.article_id:
         text = (f"Also matches watch #{view.watch_id} “{escape(view.watch_query)}”: "
@@ -77,6 +96,8 @@ def alert_message(view: AlertView) -> Message:
 
 
 def digest_message(view: DigestView) -> Message:
+    view = replace(view, watch_query=_short(view.watch_query),
+                   items=[_bounded(i) for i in view.items])
     n = len(view.items)
     head = (f"Daily digest for watch #{view.watch_id} “{escape(view.watch_query)}”: "
             f"{n} article{'s' if n != 1 else ''}")

@@ -151,7 +151,67 @@ def resolve_public(host: str, port: int) -> list[str]:
     return addresses
 
 
-class GuardedBackend(httpcore.SyncBackend):
+# -- the overall deadline (hardening) ------------------------------------------------------
+# httpx's read timeout applies to each socket read, so a server that trickles a byte now and
+# then (headers or body: "slow loris") never trips it, and httpx buffers ``iter_raw`` chunks,
+# so a per-chunk check is not reached either.  Every socket read and write therefore also
+# honours the calling thread's fetch deadline.
+
+_deadline = threading.local()
+
+
+def _remaining(timeout: float | None) -> float | None:
+    deadline: float | None = getattr(_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the fetch deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _remaining(timeout))
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.SyncBackend):
+    """Streams whose reads and writes stop at the fetch's overall deadline."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(super().connect_tcp(
+            host, port, timeout=_remaining(timeout), local_address=local_address,
+            socket_options=socket_options,
+        ))
+
+
+class GuardedBackend(DeadlineBackend):
     """Resolve once, check every address, connect to the checked address (no rebinding)."""
 
     def connect_tcp(
@@ -258,9 +318,11 @@ class Fetcher:
 
     def _client(self) -> httpx.Client:
         transport = httpx.HTTPTransport(retries=0)
-        if not self.allow_private:
-            # Connect-time guard: every TCP connection goes through the checked resolver.
-            transport._pool._network_backend = GuardedBackend()
+        # Connect-time guard: every TCP connection goes through the checked resolver; and
+        # every read/write stops at the fetch's overall deadline.
+        transport._pool._network_backend = (
+            DeadlineBackend() if self.allow_private else GuardedBackend()
+        )
         return httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -286,6 +348,16 @@ class Fetcher:
         accept: str = FEED_ACCEPT,
     ) -> FetchResult:
         deadline = time.monotonic() + self.total_timeout
+        _deadline.at = deadline
+        try:
+            return self._fetch(url, etag, last_modified, accept, deadline)
+        finally:
+            _deadline.at = None
+
+    def _fetch(
+        self, url: str, etag: str | None, last_modified: str | None, accept: str,
+        deadline: float,
+    ) -> FetchResult:
         headers = {
             "User-Agent": self.user_agent,
             "Accept": accept,
@@ -322,6 +394,11 @@ class Fetcher:
                     kind="timeout",
                 ) from None
             except httpx.TimeoutException:
+                if time.monotonic() >= deadline:
+                    raise FetchError(
+                        f"timed out after {_seconds(self.total_timeout)} (too slow)",
+                        kind="timeout",
+                    ) from None
                 raise FetchError(
                     f"timed out after {_seconds(self.read_timeout)}", kind="timeout"
                 ) from None
