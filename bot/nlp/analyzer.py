@@ -167,12 +167,19 @@ def save_analysis(
         )
         name = known.name if known is not None else actor.name
         ids[key] = store.nlp_upsert_actor(key, name, actor.type, prefer_name=prefer)
-        if existing is None and actor.type == "PERSON" and " " in key and known is None:
-            _absorb_surname(store, key, ids[key])
         for alias in actor.aliases | {actor.name}:
             alias_key = canon_key(alias)
             if alias_key:
                 store.nlp_add_alias(ids[key], alias, alias_key)
+        if existing is None and actor.type == "PERSON" and " " in key and known is None:
+            merged = _absorb_surname(store, key, ids[key])
+            if merged is not None:
+                # the surname alone may be an actor of THIS article, already given an id
+                # ("Smith said…" before "John Smith"): its rows must follow the merge, or
+                # they would reference the actor row the merge just deleted
+                for k, i in ids.items():
+                    if i == merged:
+                        ids[k] = ids[key]
     store.nlp_insert_rows("mentions", [
         {"article_id": article_id, "actor_id": ids[m.key], "text": m.text, "label": m.label,
          "start": m.start, "end": m.end, "sentence": m.sentence}
@@ -198,14 +205,19 @@ def save_analysis(
     store.nlp_set_version(article_id, analysis.version)
 
 
-def _absorb_surname(store: Store, key: str, actor_id: int) -> None:
-    """A person stored earlier by surname alone ("Trump") is this new full name."""
+def _absorb_surname(store: Store, key: str, actor_id: int) -> int | None:
+    """A person stored earlier by surname alone ("Trump") is this new full name.
+
+    Returns the id of the surname actor merged into ``actor_id`` (and deleted), if any.
+    """
     surname = key.rsplit(" ", 1)[1]
     alone = store.nlp_actor_by_key(surname)
     if alone is None or alone["type"] not in ("PERSON", "ORG") or str(alone["name"]).isupper():
-        return  # (the model often tags a surname alone as an ORG: "Bukele said")
-    if len(store.nlp_people_with_surname(surname)) == 1:
-        store.nlp_merge_actor(int(alone["id"]), actor_id)
+        return None  # (the model often tags a surname alone as an ORG: "Bukele said")
+    if int(alone["id"]) == actor_id or len(store.nlp_people_with_surname(surname)) != 1:
+        return None
+    store.nlp_merge_actor(int(alone["id"]), actor_id)
+    return int(alone["id"])
 
 
 def _accents(text: str) -> int:
