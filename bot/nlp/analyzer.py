@@ -65,12 +65,32 @@ class NlpAnalyzer:
 
     # -- Analyzer protocol ---------------------------------------------------------------------
 
-    def analyze(self, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
-        from bot.nlp.extract import analyses_from_docs, split_paragraphs
-
+    def analyze(self, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis | AnalysisFailed]:
+        """One analysis per draft.  When the batch fails, each draft is analysed alone, and a
+        draft that still fails gets an ``AnalysisFailed``: ``save`` stores its article without
+        NLP (the rest of the batch is unaffected)."""
         if not drafts:
             return []
-        nlp = self.nlp
+        nlp = self.nlp  # a missing model is a UserError for the caller, not an article's fault
+        try:
+            return list(self._analyze(nlp, drafts))
+        except Exception:
+            if len(drafts) == 1:
+                log.exception("NLP analysis failed for %s", _label(drafts[0]))
+                return [AnalysisFailed(_error_text())]
+            log.warning("NLP analysis of a batch of %d failed; analysing one by one", len(drafts))
+        out: list[ArticleAnalysis | AnalysisFailed] = []
+        for draft in drafts:
+            try:
+                out.extend(self._analyze(nlp, [draft]))
+            except Exception:
+                log.exception("NLP analysis failed for %s", _label(draft))
+                out.append(AnalysisFailed(_error_text()))
+        return out
+
+    def _analyze(self, nlp: Any, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
+        from bot.nlp.extract import analyses_from_docs, split_paragraphs
+
         plans = [split_paragraphs(d.title, d.text) for d in drafts]
         texts = [p for plan in plans for p, _o, _h in plan]
         n_process = 2 if len(texts) >= PROCESS_THRESHOLD and _may_fork() else 1
@@ -85,11 +105,47 @@ class NlpAnalyzer:
         return out
 
     def save(self, store: Store, article_id: int, draft: ArticleDraft, analysis: Any) -> None:
+        """Save the analysis in a savepoint of its own.  If it cannot be saved (or could not be
+        made), the article stays stored without NLP, marked failed for this NLP version so the
+        start-up backfill does not retry it until the version changes; the caller's other
+        articles are unaffected."""
         from bot.nlp.extract import ArticleAnalysis
 
+        if isinstance(analysis, AnalysisFailed):
+            store.nlp_mark_failed(article_id, self.version)
+            return
         if not isinstance(analysis, ArticleAnalysis):
             return
-        save_analysis(store, article_id, draft, analysis, self.aliases)
+        try:
+            with store.transaction():
+                save_analysis(store, article_id, draft, analysis, self.aliases)
+        except Exception:
+            log.exception(
+                "NLP analysis of article %d (%s) could not be saved; stored without NLP",
+                article_id, _label(draft),
+            )
+            store.nlp_mark_failed(article_id, self.version)
+
+
+class AnalysisFailed:
+    """Stands for the analysis of an article that raised (the error text, for the record)."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"AnalysisFailed({self.error!r})"
+
+
+def _label(draft: ArticleDraft) -> str:
+    return draft.origin or draft.url or draft.guid or repr(draft.title[:80])
+
+
+def _error_text() -> str:
+    import sys
+
+    exc = sys.exc_info()[1]
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
 
 
 def _may_fork() -> bool:
@@ -359,15 +415,20 @@ def group_event(store: Store, event_id: int) -> int:
 def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
     """Analyse articles stored without NLP (or by an older version).  Returns how many."""
     done = 0
+    tried: set[int] = set()
     while True:
-        rows = store.nlp_articles_to_analyse(analyzer.version, limit=batch)
-        if not rows:
+        rows = [
+            r for r in store.nlp_articles_to_analyse(analyzer.version, limit=batch)
+            if r.id not in tried
+        ]
+        if not rows:  # (an article tried once and still listed is not tried again)
             return done
+        tried.update(r.id for r in rows)
         drafts = [_draft_of(r) for r in rows]
         analyses = analyzer.analyze(drafts)
         with store.transaction():
             for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
-                analyzer.save(store, row.id, draft, analysis)
+                analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
         done += len(rows)
 
 
