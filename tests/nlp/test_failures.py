@@ -196,3 +196,25 @@ def test_startup_survives_a_backfill_that_raises(
     assert app.store.count_articles() == 1
     assert any("backfill stopped" in r.getMessage() and r.exc_info for r in caplog.records)
     app.close()
+
+
+def test_a_feed_poll_keeps_every_entry_when_one_analysis_fails(
+    tmp_path: Path, fake_model: None, save_fails_for: list[str],
+) -> None:
+    """The poller's recorder wraps the analyzer: every entry of the poll is stored AND
+    remembered (so it is neither lost nor fetched again as new), even the failing one."""
+    from bot.feeds.parse import ParsedEntry
+    from bot.feeds.poller import _EntryRecorder
+
+    save_fails_for.append("two")
+    store = Store(tmp_path / "w.db")
+    feed_id, _ = store.add_feed("https://example.org/feed", now="2024-02-05T10:00:00Z")
+    batch = drafts("one", "two", "three")
+    entries = [ParsedEntry(key=f"k{n}", draft=d, base_key=f"k{n}") for n, d in enumerate(batch)]
+    recorder = _EntryRecorder(NlpAnalyzer(None, nlp=FakeNlp()), feed_id, entries,
+                              "2024-02-05T10:00:00Z", 1, False)
+    result = ingest_drafts(store, batch, recorder)
+    assert len(result.new_ids) == 3
+    assert store.seen_entry_keys(feed_id, ["k0", "k1", "k2"]) == {"k0", "k1", "k2"}
+    assert state(store)["two"] == (0, NLP_VERSION, 0)
+    store.close()
