@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,8 @@ from bot.dates import normalize_date
 from bot.errors import UserError
 from bot.htmltext import html_to_doc, html_to_text
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
@@ -332,9 +335,28 @@ def ingest_drafts(
         for draft, analysis in zip(fresh, analyses, strict=True):
             article_id = store.insert_article(draft.fields())
             if analyzer is not None:
-                analyzer.save(store, article_id, draft, analysis)
+                _save_analysis(store, analyzer, article_id, draft, analysis, result)
             result.new_ids.append(article_id)
     return result
+
+
+def _save_analysis(
+    store: Store, analyzer: Analyzer, article_id: int, draft: ArticleDraft, analysis: Any,
+    result: IngestResult,
+) -> None:
+    """One article's analysis in a savepoint: if saving it fails, the article stays stored
+    without analysis (marked failed for the analyzer's version, so the start-up backfill does
+    not retry it until that version changes) and the rest of the batch goes on."""
+    try:
+        with store.transaction():
+            analyzer.save(store, article_id, draft, analysis)
+    except Exception as exc:
+        label = draft.origin or draft.url or draft.title
+        log.exception("analysis of %s not saved; the article is stored without it", label)
+        result.errors.append(f"{label}: stored without analysis ({type(exc).__name__}: {exc})")
+        version = getattr(analyzer, "version", None)
+        if isinstance(version, int):
+            store.nlp_mark_failed(article_id, version)
 
 
 def ingest_paths(

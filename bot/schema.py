@@ -270,3 +270,13 @@ def m301_watch_alert_outbox(db: Database) -> None:
         {"article_id": int, "signature": str},  # MinHash signature, JSON list of ints
         pk="article_id",
     )
+
+
+# -- nlp (m1xx) -----------------------------------------------------------------------------
+
+
+@migrations()
+def m101_nlp_failed_analysis(db: Database) -> None:
+    # the NLP version whose analysis of the article failed (stored without NLP, nlp_version
+    # left as it was): the start-up backfill does not retry it until NLP_VERSION changes
+    db.table("articles").add_column("nlp_failed_version", int)

@@ -538,8 +538,8 @@ class Store:
             rows = list(
                 self.db.query(
                     "SELECT * FROM articles WHERE coalesce(nlp_version, 0) < ? "
-                    "ORDER BY id LIMIT ?",
-                    [version, limit],
+                    "AND coalesce(nlp_failed_version, 0) < ? ORDER BY id LIMIT ?",
+                    [version, version, limit],
                 )
             )
         return [ArticleRow.from_row(r) for r in rows]
@@ -552,7 +552,25 @@ class Store:
     def nlp_set_version(self, article_id: int, version: int) -> None:
         with self.lock:
             self.db.execute(
-                "UPDATE articles SET nlp_version = ? WHERE id = ?", [version, article_id]
+                "UPDATE articles SET nlp_version = ?, nlp_failed_version = NULL WHERE id = ?",
+                [version, article_id],
+            )
+
+    def nlp_mark_failed(self, article_id: int, version: int) -> None:
+        """This NLP version could not analyse the article: not retried until a newer one."""
+        with self.lock:
+            self.db.execute(
+                "UPDATE articles SET nlp_failed_version = ? WHERE id = ?", [version, article_id]
+            )
+
+    def nlp_failed_count(self, version: int) -> int:
+        """Articles this NLP version failed to analyse (stored without NLP)."""
+        with self.lock:
+            return int(
+                self.db.execute(
+                    "SELECT count(*) FROM articles WHERE coalesce(nlp_version, 0) < ? "
+                    "AND coalesce(nlp_failed_version, 0) >= ?", [version, version]
+                ).fetchone()[0]
             )
 
     def nlp_upsert_actor(self, key: str, name: str, type_: str, *, prefer_name: bool) -> int:

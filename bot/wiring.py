@@ -97,8 +97,10 @@ def build(
         from bot.nlp.analyzer import backfill as run_backfill
 
         try:
-            run_backfill(store, nlp_analyzer)
+            run_backfill(store, nlp_analyzer)  # (an article that fails is marked, not retried)
         except UserError as exc:
             log.warning("articles left without NLP: %s", exc.message)
+        except Exception:  # the app starts anyway; the articles stay searchable without NLP
+            log.exception("start-up NLP backfill stopped; articles left without NLP")
     # -- end nlp
     return app

@@ -65,12 +65,32 @@ class NlpAnalyzer:
 
     # -- Analyzer protocol ---------------------------------------------------------------------
 
-    def analyze(self, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
-        from bot.nlp.extract import analyses_from_docs, split_paragraphs
-
+    def analyze(self, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis | AnalysisFailed]:
+        """One analysis per draft.  When the batch fails, each draft is analysed alone, and a
+        draft that still fails gets an ``AnalysisFailed``: ``save`` stores its article without
+        NLP (the rest of the batch is unaffected)."""
         if not drafts:
             return []
-        nlp = self.nlp
+        nlp = self.nlp  # a missing model is a UserError for the caller, not an article's fault
+        try:
+            return list(self._analyze(nlp, drafts))
+        except Exception:
+            if len(drafts) == 1:
+                log.exception("NLP analysis failed for %s", _label(drafts[0]))
+                return [AnalysisFailed(_error_text())]
+            log.warning("NLP analysis of a batch of %d failed; analysing one by one", len(drafts))
+        out: list[ArticleAnalysis | AnalysisFailed] = []
+        for draft in drafts:
+            try:
+                out.extend(self._analyze(nlp, [draft]))
+            except Exception:
+                log.exception("NLP analysis failed for %s", _label(draft))
+                out.append(AnalysisFailed(_error_text()))
+        return out
+
+    def _analyze(self, nlp: Any, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
+        from bot.nlp.extract import analyses_from_docs, split_paragraphs
+
         plans = [split_paragraphs(d.title, d.text) for d in drafts]
         texts = [p for plan in plans for p, _o, _h in plan]
         n_process = 2 if len(texts) >= PROCESS_THRESHOLD and _may_fork() else 1
@@ -85,11 +105,47 @@ class NlpAnalyzer:
         return out
 
     def save(self, store: Store, article_id: int, draft: ArticleDraft, analysis: Any) -> None:
+        """Save the analysis in a savepoint of its own.  If it cannot be saved (or could not be
+        made), the article stays stored without NLP, marked failed for this NLP version so the
+        start-up backfill does not retry it until the version changes; the caller's other
+        articles are unaffected."""
         from bot.nlp.extract import ArticleAnalysis
 
+        if isinstance(analysis, AnalysisFailed):
+            store.nlp_mark_failed(article_id, self.version)
+            return
         if not isinstance(analysis, ArticleAnalysis):
             return
-        save_analysis(store, article_id, draft, analysis, self.aliases)
+        try:
+            with store.transaction():
+                save_analysis(store, article_id, draft, analysis, self.aliases)
+        except Exception:
+            log.exception(
+                "NLP analysis of article %d (%s) could not be saved; stored without NLP",
+                article_id, _label(draft),
+            )
+            store.nlp_mark_failed(article_id, self.version)
+
+
+class AnalysisFailed:
+    """Stands for the analysis of an article that raised (the error text, for the record)."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"AnalysisFailed({self.error!r})"
+
+
+def _label(draft: ArticleDraft) -> str:
+    return draft.origin or draft.url or draft.guid or repr(draft.title[:80])
+
+
+def _error_text() -> str:
+    import sys
+
+    exc = sys.exc_info()[1]
+    return f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
 
 
 def _may_fork() -> bool:
@@ -167,12 +223,19 @@ def save_analysis(
         )
         name = known.name if known is not None else actor.name
         ids[key] = store.nlp_upsert_actor(key, name, actor.type, prefer_name=prefer)
-        if existing is None and actor.type == "PERSON" and " " in key and known is None:
-            _absorb_surname(store, key, ids[key])
         for alias in actor.aliases | {actor.name}:
             alias_key = canon_key(alias)
             if alias_key:
                 store.nlp_add_alias(ids[key], alias, alias_key)
+        if existing is None and actor.type == "PERSON" and " " in key and known is None:
+            merged = _absorb_surname(store, key, ids[key])
+            if merged is not None:
+                # the surname alone may be an actor of THIS article, already given an id
+                # ("Smith said…" before "John Smith"): its rows must follow the merge, or
+                # they would reference the actor row the merge just deleted
+                for k, i in ids.items():
+                    if i == merged:
+                        ids[k] = ids[key]
     store.nlp_insert_rows("mentions", [
         {"article_id": article_id, "actor_id": ids[m.key], "text": m.text, "label": m.label,
          "start": m.start, "end": m.end, "sentence": m.sentence}
@@ -198,14 +261,19 @@ def save_analysis(
     store.nlp_set_version(article_id, analysis.version)
 
 
-def _absorb_surname(store: Store, key: str, actor_id: int) -> None:
-    """A person stored earlier by surname alone ("Trump") is this new full name."""
+def _absorb_surname(store: Store, key: str, actor_id: int) -> int | None:
+    """A person stored earlier by surname alone ("Trump") is this new full name.
+
+    Returns the id of the surname actor merged into ``actor_id`` (and deleted), if any.
+    """
     surname = key.rsplit(" ", 1)[1]
     alone = store.nlp_actor_by_key(surname)
     if alone is None or alone["type"] not in ("PERSON", "ORG") or str(alone["name"]).isupper():
-        return  # (the model often tags a surname alone as an ORG: "Bukele said")
-    if len(store.nlp_people_with_surname(surname)) == 1:
-        store.nlp_merge_actor(int(alone["id"]), actor_id)
+        return None  # (the model often tags a surname alone as an ORG: "Bukele said")
+    if int(alone["id"]) == actor_id or len(store.nlp_people_with_surname(surname)) != 1:
+        return None
+    store.nlp_merge_actor(int(alone["id"]), actor_id)
+    return int(alone["id"])
 
 
 def _accents(text: str) -> int:
@@ -347,15 +415,20 @@ def group_event(store: Store, event_id: int) -> int:
 def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
     """Analyse articles stored without NLP (or by an older version).  Returns how many."""
     done = 0
+    tried: set[int] = set()
     while True:
-        rows = store.nlp_articles_to_analyse(analyzer.version, limit=batch)
-        if not rows:
+        rows = [
+            r for r in store.nlp_articles_to_analyse(analyzer.version, limit=batch)
+            if r.id not in tried
+        ]
+        if not rows:  # (an article tried once and still listed is not tried again)
             return done
+        tried.update(r.id for r in rows)
         drafts = [_draft_of(r) for r in rows]
         analyses = analyzer.analyze(drafts)
         with store.transaction():
             for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
-                analyzer.save(store, row.id, draft, analysis)
+                analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
         done += len(rows)
 
 
