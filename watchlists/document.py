@@ -75,6 +75,8 @@ class Analyzed:
     source: str
     _hits: dict[frozenset[Stems], Hit] = field(default_factory=dict)
     _countries: dict[str, int] | None = None
+    _keys: frozenset[str] | None = None
+    _strong: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -93,10 +95,7 @@ class Analyzed:
                 if len(form) == 1:
                     n += self.counts[zone].get(form[0], 0)
                 elif self.counts[zone].get(form[0]):
-                    k = len(form)
-                    n += sum(
-                        1 for i in range(len(tokens) - k + 1) if tuple(tokens[i : i + k]) == form
-                    )
+                    n += _occurrences(tokens, form)
             found[zone] = n
         hit = Hit(**found)
         self._hits[forms] = hit
@@ -111,6 +110,25 @@ class Analyzed:
                     self._countries[group.label] = n
         return self._countries
 
+    def keys(self) -> frozenset[str]:
+        """Every stem and exact-word key the article has, in any zone (computed once)."""
+        if self._keys is None:
+            found = set(self.counts["body"])
+            found.update(self.counts["title"])
+            found.update(self.counts["lead"])
+            self._keys = frozenset(found)
+        return self._keys
+
+    def strong_keys(self, body_min: int) -> frozenset[str]:
+        """Keys in the headline or the lead, or at least ``body_min`` times in the body."""
+        cached = self._strong.get(body_min)
+        if cached is None:
+            found = {k for k, n in self.counts["body"].items() if n >= body_min}
+            found.update(self.counts["title"])
+            found.update(self.counts["lead"])
+            cached = self._strong[body_min] = frozenset(found)
+        return cached
+
     def index_keys(self) -> set[str]:
         """Index keys the article offers: its stems and its structured facts."""
         out: set[str] = set()
@@ -123,6 +141,20 @@ class Analyzed:
                 out.update(prefix + s for s in form)
         out.update("source:" + s for s in self.source.split())
         return out
+
+
+def _occurrences(tokens: list[str], form: Stems) -> int:
+    """How many times the sequence ``form`` occurs in ``tokens`` (overlaps counted)."""
+    first, k, n = form[0], len(form), 0
+    stop = len(tokens) - k + 1  # a match starts before this
+    i = -1
+    while True:
+        try:
+            i = tokens.index(first, i + 1, stop)
+        except ValueError:
+            return n
+        if tuple(tokens[i : i + k]) == form:
+            n += 1
 
 
 def _forms(values: tuple[str, ...] | None) -> tuple[Stems, ...] | None:
