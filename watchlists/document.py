@@ -77,6 +77,7 @@ class Analyzed:
     _countries: dict[str, int] | None = None
     _keys: frozenset[str] | None = None
     _strong: dict[int, frozenset[str]] = field(default_factory=dict)
+    _pairs: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -127,6 +128,23 @@ class Analyzed:
             found.update(self.counts["title"])
             found.update(self.counts["lead"])
             cached = self._strong[body_min] = frozenset(found)
+        return cached
+
+    def strong_pairs(self, body_min: int) -> frozenset[str]:
+        """Adjacent stem pairs ("a b") in the headline or the lead, or at least ``body_min``
+        times in the body: every pair of a phrase central to the article is among them."""
+        cached = self._pairs.get(body_min)
+        if cached is None:
+            title, lead, body = self.zones["title"], self.zones["lead"], self.zones["body"]
+            found = {f"{a} {b}" for a, b in zip(title, title[1:])}
+            found.update(f"{a} {b}" for a, b in zip(lead, lead[1:]))
+            repeated = {k for k, n in self.counts["body"].items() if n >= body_min}
+            if len(repeated) > 1:
+                pairs = Counter(
+                    p for p in zip(body, body[1:]) if p[0] in repeated and p[1] in repeated
+                )
+                found.update(f"{a} {b}" for (a, b), n in pairs.items() if n >= body_min)
+            cached = self._pairs[body_min] = frozenset(found)
         return cached
 
     def index_keys(self) -> set[str]:

@@ -76,11 +76,11 @@ class View:
 Check = Callable[[View], bool]
 
 # Index key kinds.  A key is (kind, value); value is a stem, a group number or "field:stem".
-STRONG, ANY, GROUP, FACT, SOURCE = "strong", "any", "group", "fact", "source"
+STRONG, PAIR, ANY, GROUP, FACT, SOURCE = "strong", "pair", "any", "group", "fact", "source"
 Key = tuple[str, str]
 
 # What a key costs as an index entry: how often an article is likely to offer it.
-_COST = {STRONG: 1.0, GROUP: 1.5, FACT: 0.5, ANY: 3.0, SOURCE: 10.0}
+_COST = {PAIR: 0.3, STRONG: 1.0, GROUP: 1.5, FACT: 0.5, ANY: 3.0, SOURCE: 10.0}
 
 
 def _cost(keys: frozenset[Key]) -> float:
@@ -137,7 +137,10 @@ class _Planner:
             return frozenset((ANY, _pick(f)) for f in forms)
         if len(forms) == 1:
             (form,) = forms
-            return frozenset({(STRONG, _pick(form))})
+            if len(form) > 1:  # a phrase: key it by its rarest-looking pair of stems
+                a, b = max(zip(form, form[1:]), key=lambda p: (min(map(len, p)), sum(map(len, p))))
+                return frozenset({(PAIR, f"{a} {b}")})
+            return frozenset({(STRONG, form[0])})
         return frozenset({(GROUP, self.group(forms))})
 
     def keys(self, node: Node, strict: bool) -> frozenset[Key] | None:
@@ -294,7 +297,8 @@ class Matcher:
         found = set(self._always)
         adoc = view.adoc
         offered: list[tuple[str, Iterable[str]]] = [
-            (STRONG, view.strong), (ANY, view.keys), (GROUP, self._groups(view)),
+            (STRONG, view.strong), (ANY, view.keys),
+            (PAIR, adoc.strong_pairs(CENTRAL_BODY_MIN) if self._index[PAIR] else ()), (GROUP, self._groups(view)),
             (SOURCE, adoc.source.split()),
         ]
         facts: list[str] = []
