@@ -77,7 +77,6 @@ class Analyzed:
     _countries: dict[str, int] | None = None
     _keys: frozenset[str] | None = None
     _strong: dict[int, frozenset[str]] = field(default_factory=dict)
-    _pairs: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -96,7 +95,7 @@ class Analyzed:
                 if len(form) == 1:
                     n += self.counts[zone].get(form[0], 0)
                 elif self.counts[zone].get(form[0]):
-                    n += _occurrences(tokens, form)
+                    n += occurrences(tokens, form)
             found[zone] = n
         hit = Hit(**found)
         self._hits[forms] = hit
@@ -130,23 +129,6 @@ class Analyzed:
             cached = self._strong[body_min] = frozenset(found)
         return cached
 
-    def strong_pairs(self, body_min: int) -> frozenset[str]:
-        """Adjacent stem pairs ("a b") in the headline or the lead, or at least ``body_min``
-        times in the body: every pair of a phrase central to the article is among them."""
-        cached = self._pairs.get(body_min)
-        if cached is None:
-            title, lead, body = self.zones["title"], self.zones["lead"], self.zones["body"]
-            found = {f"{a} {b}" for a, b in zip(title, title[1:])}
-            found.update(f"{a} {b}" for a, b in zip(lead, lead[1:]))
-            repeated = {k for k, n in self.counts["body"].items() if n >= body_min}
-            if len(repeated) > 1:
-                pairs = Counter(
-                    p for p in zip(body, body[1:]) if p[0] in repeated and p[1] in repeated
-                )
-                found.update(f"{a} {b}" for (a, b), n in pairs.items() if n >= body_min)
-            cached = self._pairs[body_min] = frozenset(found)
-        return cached
-
     def index_keys(self) -> set[str]:
         """Index keys the article offers: its stems and its structured facts."""
         out: set[str] = set()
@@ -161,7 +143,7 @@ class Analyzed:
         return out
 
 
-def _occurrences(tokens: list[str], form: Stems) -> int:
+def occurrences(tokens: list[str], form: Stems) -> int:
     """How many times the sequence ``form`` occurs in ``tokens`` (overlaps counted)."""
     first, k, n = form[0], len(form), 0
     stop = len(tokens) - k + 1  # a match starts before this

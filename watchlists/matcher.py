@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
-from watchlists.document import Analyzed
+from watchlists.document import Analyzed, occurrences
 from watchlists.query import And, Filter, Node, Not, Or, Query, Term
 from watchlists.relevance import CENTRAL_BODY_MIN, _filter_present, is_central, matches
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
@@ -63,14 +64,39 @@ def required_keys(node: Node) -> frozenset[str] | None:
 
 
 class View:
-    """An article as the plans see it: computed once per ``match`` call."""
+    """An article as the plans see it: made once per ``match`` call, its parts computed once
+    (and only when some plan needs them)."""
 
-    __slots__ = ("adoc", "keys", "strong")
+    __slots__ = ("_body", "_body_pairs", "_tl_pairs", "adoc", "strong")
 
     def __init__(self, adoc: Analyzed) -> None:
         self.adoc = adoc
-        self.keys = adoc.keys()  # every stem / exact key, any zone
         self.strong = adoc.strong_keys(CENTRAL_BODY_MIN)  # headline, lead, or repeated
+        self._body = adoc.counts["body"]
+        self._tl_pairs: frozenset[tuple[str, str]] | None = None
+        self._body_pairs: dict[tuple[str, str], int] = {}
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every stem / exact key the article has, in any zone."""
+        return self.adoc.keys()
+
+    def pair_central(self, a: str, b: str) -> bool:
+        """Whether the phrase "a b" is central: in the headline or the lead, or at least
+        ``CENTRAL_BODY_MIN`` times in the body (exactly ``is_central`` for a phrase)."""
+        if self._tl_pairs is None:
+            zones = self.adoc.zones
+            title, lead = zones["title"], zones["lead"]
+            self._tl_pairs = frozenset(pairwise(title)) | frozenset(pairwise(lead))
+        if (a, b) in self._tl_pairs:
+            return True
+        body = self._body
+        if body.get(a, 0) < CENTRAL_BODY_MIN or body.get(b, 0) < CENTRAL_BODY_MIN:
+            return False
+        n = self._body_pairs.get((a, b))
+        if n is None:
+            n = self._body_pairs[(a, b)] = occurrences(self.adoc.zones["body"], (a, b))
+        return n >= CENTRAL_BODY_MIN
 
 
 Check = Callable[[View], bool]
@@ -138,7 +164,7 @@ class _Planner:
         if len(forms) == 1:
             (form,) = forms
             if len(form) > 1:  # a phrase: key it by its rarest-looking pair of stems
-                a, b = max(zip(form, form[1:]), key=lambda p: (min(map(len, p)), sum(map(len, p))))
+                a, b = max(pairwise(form), key=lambda p: (min(map(len, p)), len(p[0]) + len(p[1])))
                 return frozenset({(PAIR, f"{a} {b}")})
             return frozenset({(STRONG, form[0])})
         return frozenset({(GROUP, self.group(forms))})
@@ -189,6 +215,9 @@ class _Planner:
                     return lambda v: token in v.strong
                 return lambda v: token in v.keys
             needed = frozenset(form)
+            if strict and len(form) == 2:  # the commonest phrase: exact by pair lookup
+                a, b = form
+                return lambda v: v.pair_central(a, b)
             if strict:
                 # central in a zone ⇒ every stem of the phrase is strong
                 return lambda v: needed <= v.strong and is_central(
@@ -239,6 +268,7 @@ class Matcher:
         self._planner = _Planner(self.thesaurus)
         self._watches: dict[int, Indexed] = {}
         self._index: dict[str, dict[str, set[int]]] = {kind: {} for kind in _COST}
+        self._pairs: dict[str, dict[str, set[int]]] = {}  # phrase keys: first → second → ids
         self._always: set[int] = set()
         for watch_id, query in watches:
             self.add(watch_id, query)
@@ -257,7 +287,11 @@ class Matcher:
             self._always.add(watch_id)
         else:
             for kind, value in keys:
-                self._index[kind].setdefault(value, set()).add(watch_id)
+                if kind == PAIR:
+                    a, b = value.split(" ")
+                    self._pairs.setdefault(a, {}).setdefault(b, set()).add(watch_id)
+                else:
+                    self._index[kind].setdefault(value, set()).add(watch_id)
 
     def remove(self, watch_id: int) -> None:
         entry = self._watches.pop(watch_id, None)
@@ -265,6 +299,17 @@ class Matcher:
             return
         self._always.discard(watch_id)
         for kind, value in entry.keys or ():
+            if kind == PAIR:
+                a, b = value.split(" ")
+                seconds = self._pairs.get(a, {})
+                ids = seconds.get(b)
+                if ids is not None:
+                    ids.discard(watch_id)
+                    if not ids:
+                        del seconds[b]
+                        if not seconds:
+                            del self._pairs[a]
+                continue
             postings = self._index[kind]
             ids = postings.get(value)
             if ids is not None:
@@ -280,10 +325,11 @@ class Matcher:
             return out
         by_first = self._planner.by_first
         adoc = view.adoc
-        if len(by_first) < len(view.keys):
-            firsts = [k for k in by_first if k in view.keys]
+        keys = view.keys
+        if len(by_first) < len(keys):
+            firsts = [k for k in by_first if k in keys]
         else:
-            firsts = [k for k in view.keys if k in by_first]
+            firsts = [k for k in keys if k in by_first]
         for first in firsts:
             for gid, forms in by_first[first]:
                 if gid in out or gid not in postings:
@@ -297,8 +343,8 @@ class Matcher:
         found = set(self._always)
         adoc = view.adoc
         offered: list[tuple[str, Iterable[str]]] = [
-            (STRONG, view.strong), (ANY, view.keys),
-            (PAIR, adoc.strong_pairs(CENTRAL_BODY_MIN) if self._index[PAIR] else ()), (GROUP, self._groups(view)),
+            (STRONG, view.strong), (ANY, view.keys if self._index[ANY] else ()),
+            (GROUP, self._groups(view)),
             (SOURCE, adoc.source.split()),
         ]
         facts: list[str] = []
@@ -307,14 +353,23 @@ class Matcher:
             for form in forms or ():
                 facts.extend(f"{field}:{s}" for s in form)
         offered.append((FACT, facts))
+        pairs = self._pairs
+        strong = view.strong
+        if pairs:
+            firsts = [a for a in strong if a in pairs] if len(strong) < len(pairs) else [
+                a for a in pairs if a in strong]
+            for a in firsts:
+                for b, ids in pairs[a].items():
+                    if b in strong and view.pair_central(a, b):
+                        found |= ids
         for kind, values in offered:
             postings = self._index[kind]
             if not postings:
                 continue
             for value in values:
-                ids = postings.get(value)
-                if ids:
-                    found |= ids
+                hits = postings.get(value)
+                if hits:
+                    found |= hits
         return found
 
     def candidates(self, adoc: Analyzed) -> set[int]:
