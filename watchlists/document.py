@@ -104,7 +104,10 @@ class Analyzed:
     def country_counts(self, thesaurus: Thesaurus) -> dict[str, int]:
         if self._countries is None:
             self._countries = {}
+            keys = self.keys()
             for group in thesaurus.countries():
+                if all(form[0] not in keys for form in group.forms):
+                    continue  # none of its forms can occur
                 n = self.hits(group.forms).total
                 if n:
                     self._countries[group.label] = n

@@ -120,6 +120,21 @@ def _pick(form: Stems) -> str:
     return max(form, key=len)
 
 
+def _effort(node: Node) -> int:
+    """Roughly how long a node's check takes (a set lookup is 1)."""
+    if isinstance(node, Term):
+        if node.country is not None:
+            return 10
+        if len(node.forms) == 1:
+            return min(len(next(iter(node.forms))), 3)
+        return 5
+    if isinstance(node, Filter):
+        return 2 if node.field == "source" else 4
+    if isinstance(node, Not):
+        return _effort(node.child)
+    return sum(_effort(c) for c in node.children)
+
+
 def _and(checks: list[Check]) -> Check:
     if len(checks) == 1:
         return checks[0]
@@ -202,7 +217,9 @@ class _Planner:
         if isinstance(node, Not):
             inner = self.plan(node.child, mode, not negated)
             return lambda v: not inner(v)
-        checks = [self.plan(c, mode, negated) for c in node.children]
+        # cheap checks first: the answer does not depend on the order, the time does
+        children = sorted(node.children, key=_effort)
+        checks = [self.plan(c, mode, negated) for c in children]
         return _and(checks) if isinstance(node, And) else _or(checks)
 
     def term(self, node: Term, strict: bool) -> Check:
