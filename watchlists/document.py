@@ -75,6 +75,7 @@ class Analyzed:
     source: str
     _hits: dict[frozenset[Stems], Hit] = field(default_factory=dict)
     _countries: dict[str, int] | None = None
+    stem_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     _keys: frozenset[str] | None = None
     _strong: dict[int, frozenset[str]] = field(default_factory=dict)
 
@@ -104,9 +105,10 @@ class Analyzed:
     def country_counts(self, thesaurus: Thesaurus) -> dict[str, int]:
         if self._countries is None:
             self._countries = {}
-            keys = self.keys()
+            title, lead, body = self.counts["title"], self.counts["lead"], self.counts["body"]
             for group in thesaurus.countries():
-                if all(form[0] not in keys for form in group.forms):
+                if all(f[0] not in body and f[0] not in lead and f[0] not in title
+                       for f in group.forms):
                     continue  # none of its forms can occur
                 n = self.hits(group.forms).total
                 if n:
@@ -122,13 +124,15 @@ class Analyzed:
             self._keys = frozenset(found)
         return self._keys
 
-    def strong_keys(self, body_min: int) -> frozenset[str]:
-        """Keys in the headline or the lead, or at least ``body_min`` times in the body."""
+    def strong_stems(self, body_min: int) -> frozenset[str]:
+        """Stems in the headline or the lead, or at least ``body_min`` times in the body
+        (exact-word keys not included)."""
         cached = self._strong.get(body_min)
         if cached is None:
-            found = {k for k, n in self.counts["body"].items() if n >= body_min}
-            found.update(self.counts["title"])
-            found.update(self.counts["lead"])
+            counts = self.stem_counts or self.counts
+            found = {k for k, n in counts["body"].items() if n >= body_min}
+            found.update(counts["title"])
+            found.update(counts["lead"])
             cached = self._strong[body_min] = frozenset(found)
         return cached
 
@@ -190,6 +194,7 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         lead, body = body_tokens[:size], body_tokens[size:]
     zones = {"title": stems(doc.title), "lead": lead, "body": body}
     counts = {z: Counter(t) for z, t in zones.items()}
+    stem_counts = {z: dict(c) for z, c in counts.items()}  # before the exact-word keys
     # exact-word keys ("=removal") beside the stems, for synonyms that must not be stemmed
     text_words = words(doc.text)
     exact_zones = {"title": words(doc.title), "lead": text_words[: len(lead)],
@@ -200,6 +205,7 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         doc=doc,
         zones=zones,
         counts=counts,
+        stem_counts=stem_counts,
         actor_forms=_forms(doc.actors),
         place_forms=_forms(doc.places),
         type_forms=_forms(doc.event_types),

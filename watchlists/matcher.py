@@ -30,6 +30,7 @@ from watchlists.document import Analyzed, occurrences
 from watchlists.query import And, Filter, Node, Not, Or, Query, Term
 from watchlists.relevance import CENTRAL_BODY_MIN, _filter_present, is_central, matches
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
+from watchlists.text import EXACT
 
 
 def required_keys(node: Node) -> frozenset[str] | None:
@@ -67,19 +68,25 @@ class View:
     """An article as the plans see it: made once per ``match`` call, its parts computed once
     (and only when some plan needs them)."""
 
-    __slots__ = ("_body", "_body_pairs", "_tl_pairs", "adoc", "strong")
+    __slots__ = ("_body", "_body_pairs", "_lead", "_title", "_tl_pairs", "adoc", "strong")
 
     def __init__(self, adoc: Analyzed) -> None:
         self.adoc = adoc
-        self.strong = adoc.strong_keys(CENTRAL_BODY_MIN)  # headline, lead, or repeated
+        self.strong = adoc.strong_stems(CENTRAL_BODY_MIN)  # headline, lead, or repeated
+        self._title = adoc.counts["title"]
+        self._lead = adoc.counts["lead"]
         self._body = adoc.counts["body"]
         self._tl_pairs: frozenset[tuple[str, str]] | None = None
         self._body_pairs: dict[tuple[str, str], int] = {}
 
-    @property
-    def keys(self) -> frozenset[str]:
-        """Every stem / exact key the article has, in any zone."""
-        return self.adoc.keys()
+    def has(self, token: str) -> bool:
+        """Whether the article has this stem / exact key, in any zone."""
+        return token in self._body or token in self._lead or token in self._title
+
+    def has_any(self, tokens: frozenset[str]) -> bool:
+        """Whether the article has any of these stems / exact keys, in any zone."""
+        body, lead, title = self._body, self._lead, self._title
+        return any(t in body or t in lead or t in title for t in tokens)
 
     def pair_central(self, a: str, b: str) -> bool:
         """Whether the phrase "a b" is central: in the headline or the lead, or at least
@@ -181,7 +188,8 @@ class _Planner:
             if len(form) > 1:  # a phrase: key it by its rarest-looking pair of stems
                 a, b = max(pairwise(form), key=lambda p: (min(map(len, p)), len(p[0]) + len(p[1])))
                 return frozenset({(PAIR, f"{a} {b}")})
-            return frozenset({(STRONG, form[0])})
+            if not form[0].startswith(EXACT):  # strong keys are stems
+                return frozenset({(STRONG, form[0])})
         return frozenset({(GROUP, self.group(forms))})
 
     def keys(self, node: Node, strict: bool) -> frozenset[Key] | None:
@@ -226,11 +234,12 @@ class _Planner:
         forms, country, th = node.forms, node.country, self.th
         if len(forms) == 1 and country is None:
             (form,) = forms
-            if len(form) == 1:  # one stem: central ⇔ a strong key; present ⇔ any key
+            if len(form) == 1 and not form[0].startswith(EXACT):
+                # one stem: central ⇔ a strong stem; present ⇔ any key
                 token = form[0]
                 if strict:
                     return lambda v: token in v.strong
-                return lambda v: token in v.keys
+                return lambda v: v.has(token)
             needed = frozenset(form)
             if strict and len(form) == 2:  # the commonest phrase: exact by pair lookup
                 a, b = form
@@ -239,11 +248,11 @@ class _Planner:
                 # central in a zone ⇒ every stem of the phrase is strong
                 return lambda v: needed <= v.strong and is_central(
                     v.adoc.hits(forms), v.adoc, None, th)
-            return lambda v: needed <= v.keys and bool(v.adoc.hits(forms))
+            return lambda v: all(v.has(t) for t in needed) and bool(v.adoc.hits(forms))
         firsts = frozenset(f[0] for f in forms)
 
         def check(v: View) -> bool:
-            if firsts.isdisjoint(v.keys):
+            if not v.has_any(firsts):
                 return False
             hit = v.adoc.hits(forms)
             if not hit:
@@ -260,7 +269,7 @@ class _Planner:
         attr = {"actor": "actor_forms", "place": "place_forms", "type": "type_forms"}[node.field]
 
         def check(v: View) -> bool:
-            if getattr(v.adoc, attr) is None and firsts.isdisjoint(v.keys):
+            if getattr(v.adoc, attr) is None and not v.has_any(firsts):
                 return False  # not analysed, and the text lacks every form
             return _filter_present(node, v.adoc, strict, th)
 
@@ -342,12 +351,7 @@ class Matcher:
             return out
         by_first = self._planner.by_first
         adoc = view.adoc
-        keys = view.keys
-        if len(by_first) < len(keys):
-            firsts = [k for k in by_first if k in keys]
-        else:
-            firsts = [k for k in keys if k in by_first]
-        for first in firsts:
+        for first in [k for k in by_first if view.has(k)]:
             for gid, forms in by_first[first]:
                 if gid in out or gid not in postings:
                     continue
@@ -360,7 +364,7 @@ class Matcher:
         found = set(self._always)
         adoc = view.adoc
         offered: list[tuple[str, Iterable[str]]] = [
-            (STRONG, view.strong), (ANY, view.keys if self._index[ANY] else ()),
+            (STRONG, view.strong), (ANY, [k for k in self._index[ANY] if view.has(k)]),
             (GROUP, self._groups(view)),
             (SOURCE, adoc.source.split()),
         ]
