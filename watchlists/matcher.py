@@ -127,6 +127,27 @@ def _pick(form: Stems) -> str:
     return max(form, key=len)
 
 
+def _one_stem(node: Node) -> bool:
+    """A concept of one form of one stem (no synonyms, not a country): central ⇔ a strong
+    stem, present ⇔ any key."""
+    if not isinstance(node, Term) or node.country is not None or len(node.forms) != 1:
+        return False
+    form = next(iter(node.forms))
+    return len(form) == 1 and not form[0].startswith(EXACT)
+
+
+def exact_key(query: Query) -> bool:
+    """Whether being filed under its key already means the watch matches: one central stem,
+    or one central two-stem phrase (its pair key is looked up exactly)."""
+    root = query.root
+    if query.mode != "central" or not isinstance(root, Term) or root.country is not None:
+        return False
+    if len(root.forms) != 1:
+        return False
+    form = next(iter(root.forms))
+    return _one_stem(root) or len(form) == 2
+
+
 def _effort(node: Node) -> int:
     """Roughly how long a node's check takes (a set lookup is 1)."""
     if isinstance(node, Term):
@@ -225,10 +246,30 @@ class _Planner:
         if isinstance(node, Not):
             inner = self.plan(node.child, mode, not negated)
             return lambda v: not inner(v)
+        # one-stem concepts that must be central fold into one set operation
+        stems = frozenset(
+            next(iter(c.forms))[0] for c in node.children
+            if strict and isinstance(c, Term) and _one_stem(c)
+        )
         # cheap checks first: the answer does not depend on the order, the time does
-        children = sorted(node.children, key=_effort)
+        children = sorted((c for c in node.children if not (strict and _one_stem(c))),
+                          key=_effort)
         checks = [self.plan(c, mode, negated) for c in children]
-        return _and(checks) if isinstance(node, And) else _or(checks)
+        if isinstance(node, And):
+            rest = _and(checks) if checks else None
+            if not stems:
+                assert rest is not None
+                return rest
+            if rest is None:
+                return lambda v: stems <= v.strong
+            return lambda v: stems <= v.strong and rest(v)
+        alt = _or(checks) if checks else None
+        if not stems:
+            assert alt is not None
+            return alt
+        if alt is None:
+            return lambda v: not stems.isdisjoint(v.strong)
+        return lambda v: not stems.isdisjoint(v.strong) or alt(v)
 
     def term(self, node: Term, strict: bool) -> Check:
         forms, country, th = node.forms, node.country, self.th
@@ -293,6 +334,7 @@ class Matcher:
         self.thesaurus = thesaurus or default_thesaurus()
         self._planner = _Planner(self.thesaurus)
         self._watches: dict[int, Indexed] = {}
+        self._plans: dict[int, Check | None] = {}  # None: its key alone decides
         self._index: dict[str, dict[str, set[int]]] = {kind: {} for kind in _COST}
         self._pairs: dict[str, dict[str, set[int]]] = {}  # phrase keys: first → second → ids
         self._always: set[int] = set()
@@ -309,6 +351,7 @@ class Matcher:
         keys = self._planner.keys(query.root, strict)
         plan = self._planner.plan(query.root, query.mode)
         self._watches[watch_id] = Indexed(watch_id, query, keys, plan)
+        self._plans[watch_id] = None if exact_key(query) else plan
         if keys is None:
             self._always.add(watch_id)
         else:
@@ -323,6 +366,7 @@ class Matcher:
         entry = self._watches.pop(watch_id, None)
         if entry is None:
             return
+        del self._plans[watch_id]
         self._always.discard(watch_id)
         for kind, value in entry.keys or ():
             if kind == PAIR:
@@ -400,8 +444,10 @@ class Matcher:
     def match(self, adoc: Analyzed) -> list[int]:
         """Ids of the watches the article matches, ascending."""
         view = View(adoc)
-        watches = self._watches
-        return sorted(wid for wid in self._candidates(view) if watches[wid].plan(view))
+        plans = self._plans
+        return sorted(
+            wid for wid in self._candidates(view) if (plan := plans[wid]) is None or plan(view)
+        )
 
 
 def naive_match(
