@@ -77,6 +77,7 @@ class Analyzed:
     _countries: dict[str, int] | None = None
     stem_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     _keys: frozenset[str] | None = None
+    _joined: dict[str, str] = field(default_factory=dict)
     _strong: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
@@ -90,26 +91,39 @@ class Analyzed:
             return cached
         found = {}
         for zone in ZONES:
-            tokens = self.zones[zone]
             n = 0
             for form in forms:
                 if len(form) == 1:
                     n += self.counts[zone].get(form[0], 0)
                 elif self.counts[zone].get(form[0]):
-                    n += occurrences(tokens, form)
+                    n += self.phrase_count(zone, form)
             found[zone] = n
         hit = Hit(**found)
         self._hits[forms] = hit
         return hit
 
+    def phrase_count(self, zone: str, form: Stems) -> int:
+        """How many times the sequence ``form`` occurs in the zone (overlaps counted)."""
+        if _overlaps(form):
+            return occurrences(self.zones[zone], form)
+        joined = self._joined.get(zone)
+        if joined is None:
+            # stems have no spaces; each token gets a space of its own on either side, so
+            # " a  b " finds the pair a, b and adjacent pairs do not share a space
+            joined = self._joined[zone] = f" {'  '.join(self.zones[zone])} "
+        return joined.count(f" {'  '.join(form)} ")
+
     def country_counts(self, thesaurus: Thesaurus) -> dict[str, int]:
         if self._countries is None:
             self._countries = {}
             title, lead, body = self.counts["title"], self.counts["lead"], self.counts["body"]
-            for group in thesaurus.countries():
-                if all(f[0] not in body and f[0] not in lead and f[0] not in title
-                       for f in group.forms):
-                    continue  # none of its forms can occur
+            present: set[int] = set()
+            for first, indexes in thesaurus.country_firsts.items():
+                if first in body or first in lead or first in title:
+                    present.update(indexes)
+            groups = thesaurus.country_groups
+            for i in sorted(present):  # the others cannot occur
+                group = groups[i]
                 n = self.hits(group.forms).total
                 if n:
                     self._countries[group.label] = n
@@ -148,6 +162,11 @@ class Analyzed:
                 out.update(prefix + s for s in form)
         out.update("source:" + s for s in self.source.split())
         return out
+
+
+def _overlaps(form: Stems) -> bool:
+    """Whether two occurrences of ``form`` can overlap ("a a", "a b a")."""
+    return any(form[:k] == form[-k:] for k in range(1, len(form)))
 
 
 def occurrences(tokens: list[str], form: Stems) -> int:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
-from watchlists.document import Analyzed, occurrences
+from watchlists.document import Analyzed
 from watchlists.query import And, Filter, Node, Not, Or, Query, Term
 from watchlists.relevance import CENTRAL_BODY_MIN, _filter_present, is_central, matches
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
@@ -102,7 +102,7 @@ class View:
             return False
         n = self._body_pairs.get((a, b))
         if n is None:
-            n = self._body_pairs[(a, b)] = occurrences(self.adoc.zones["body"], (a, b))
+            n = self._body_pairs[(a, b)] = self.adoc.phrase_count("body", (a, b))
         return n >= CENTRAL_BODY_MIN
 
 
