@@ -110,10 +110,11 @@ Check = Callable[[View], bool]
 
 # Index key kinds.  A key is (kind, value); value is a stem, a group number or "field:stem".
 STRONG, PAIR, ANY, GROUP, FACT, SOURCE = "strong", "pair", "any", "group", "fact", "source"
+BOTH = "both"  # two stems an AND needs central, both: "a b" (any order in the article)
 Key = tuple[str, str]
 
 # What a key costs as an index entry: how often an article is likely to offer it.
-_COST = {PAIR: 0.3, STRONG: 1.0, GROUP: 1.5, FACT: 0.5, ANY: 3.0, SOURCE: 10.0}
+_COST = {BOTH: 0.25, PAIR: 0.3, STRONG: 1.0, GROUP: 1.5, FACT: 0.5, ANY: 3.0, SOURCE: 10.0}
 
 
 def _cost(keys: frozenset[Key]) -> float:
@@ -227,6 +228,11 @@ class _Planner:
         options = [self.keys(c, strict) for c in node.children]
         if isinstance(node, And):
             known = [k for k in options if k is not None]
+            # two one-stem concepts that must both be central: filed under the two together
+            stems = sorted({v for k in known if len(k) == 1 for kind, v in k if kind == STRONG},
+                           key=lambda t: (-len(t), t))
+            if len(stems) >= 2:
+                known.append(frozenset({(BOTH, f"{stems[0]} {stems[1]}")}))
             return min(known, key=_cost) if known else None
         union: set[Key] = set()
         for keys in options:
@@ -337,6 +343,7 @@ class Matcher:
         self._plans: dict[int, Check | None] = {}  # None: its key alone decides
         self._index: dict[str, dict[str, set[int]]] = {kind: {} for kind in _COST}
         self._pairs: dict[str, dict[str, set[int]]] = {}  # phrase keys: first → second → ids
+        self._both: dict[str, dict[str, set[int]]] = {}  # two-stem keys: one → other → ids
         self._always: set[int] = set()
         for watch_id, query in watches:
             self.add(watch_id, query)
@@ -356,9 +363,10 @@ class Matcher:
             self._always.add(watch_id)
         else:
             for kind, value in keys:
-                if kind == PAIR:
+                if kind in (PAIR, BOTH):
                     a, b = value.split(" ")
-                    self._pairs.setdefault(a, {}).setdefault(b, set()).add(watch_id)
+                    two = self._pairs if kind == PAIR else self._both
+                    two.setdefault(a, {}).setdefault(b, set()).add(watch_id)
                 else:
                     self._index[kind].setdefault(value, set()).add(watch_id)
 
@@ -369,16 +377,17 @@ class Matcher:
         del self._plans[watch_id]
         self._always.discard(watch_id)
         for kind, value in entry.keys or ():
-            if kind == PAIR:
+            if kind in (PAIR, BOTH):
                 a, b = value.split(" ")
-                seconds = self._pairs.get(a, {})
+                two = self._pairs if kind == PAIR else self._both
+                seconds = two.get(a, {})
                 ids = seconds.get(b)
                 if ids is not None:
                     ids.discard(watch_id)
                     if not ids:
                         del seconds[b]
                         if not seconds:
-                            del self._pairs[a]
+                            del two[a]
                 continue
             postings = self._index[kind]
             ids = postings.get(value)
@@ -427,6 +436,15 @@ class Matcher:
                 for b, ids in pairs[a].items():
                     if b in strong and view.pair_central(a, b):
                         found |= ids
+        both = self._both
+        if both:
+            firsts = [a for a in strong if a in both] if len(strong) < len(both) else [
+                a for a in both if a in strong]
+            for a in firsts:
+                seconds = both[a]
+                for b in (seconds.keys() & strong) if len(seconds) > 4 else seconds:
+                    if b in strong:
+                        found |= seconds[b]
         for kind, values in offered:
             postings = self._index[kind]
             if not postings:
