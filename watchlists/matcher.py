@@ -228,11 +228,17 @@ class _Planner:
         options = [self.keys(c, strict) for c in node.children]
         if isinstance(node, And):
             known = [k for k in options if k is not None]
-            # two one-stem concepts that must both be central: filed under the two together
-            stems = sorted({v for k in known if len(k) == 1 for kind, v in k if kind == STRONG},
-                           key=lambda t: (-len(t), t))
+            # two concepts that must both be central, each a stem or a phrase (whose stems are
+            # then all strong): filed under a stem of each, together
+            stems: set[str] = set()
+            for k in known:
+                if len(k) == 1:
+                    ((kind, key),) = k
+                    if kind in (STRONG, PAIR):
+                        stems.add(max(key.split(" "), key=lambda t: (len(t), t)))
             if len(stems) >= 2:
-                known.append(frozenset({(BOTH, f"{stems[0]} {stems[1]}")}))
+                a, b = sorted(stems, key=lambda t: (-len(t), t))[:2]
+                known.append(frozenset({(BOTH, f"{a} {b}")}))
             return min(known, key=_cost) if known else None
         union: set[Key] = set()
         for keys in options:
