@@ -5,7 +5,10 @@ Each watch is compiled once, when it is added, into
 - an **index entry**: a few keys such that no article lacking all of them can match.  A
   concept that must be *central* (the default mode) is keyed by a *strong* key — a stem the
   article has in its headline or lead or at least ``CENTRAL_BODY_MIN`` times in its body —
-  so passing mentions deep in the text do not make the watch a candidate; ``mode:any``
+  so passing mentions deep in the text do not make the watch a candidate; a quoted phrase
+  uses a *pair* key (two adjacent stems, looked up exactly); an AND of two or more central
+  stems or phrases uses a *both* key (a stem of each, found only when both are strong);
+  ``mode:any``
   concepts use *any* key; a concept with synonyms (several forms, whose counts add up) uses a
   *group* key the article offers when the group as a whole is central; ``actor:``/``place:``/
   ``type:`` filters use the extracted facts plus the text (the fallback), ``source:`` the
@@ -13,8 +16,10 @@ Each watch is compiled once, when it is added, into
   an any-mention), an OR by all its branches' keys, and a NOT gives nothing (a watch with no
   key at all is checked against every article);
 - a **plan**: the query as nested closures over a per-article view (its key sets, computed
-  once per article), with the commonest cases (one stem) answered by a set lookup and the
-  rest delegated to ``relevance`` so that the semantics live in one place.
+  once per article), with the commonest cases answered by set operations (one stem: a
+  lookup; all one-stem concepts of an AND: one subset test; a two-stem phrase: a pair
+  lookup) and the rest delegated to ``relevance`` so that the semantics live in one place.
+  A watch whose key alone decides (one central stem or two-stem phrase) is not verified.
 
 The result always equals ``naive_match`` (a property test checks it; the benchmark compares
 the two on real news).
