@@ -75,6 +75,10 @@ class Analyzed:
     source: str
     _hits: dict[frozenset[Stems], Hit] = field(default_factory=dict)
     _countries: dict[str, int] | None = None
+    stem_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    _keys: frozenset[str] | None = None
+    _joined: dict[str, str] = field(default_factory=dict)
+    _strong: dict[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -87,29 +91,64 @@ class Analyzed:
             return cached
         found = {}
         for zone in ZONES:
-            tokens = self.zones[zone]
             n = 0
             for form in forms:
                 if len(form) == 1:
                     n += self.counts[zone].get(form[0], 0)
                 elif self.counts[zone].get(form[0]):
-                    k = len(form)
-                    n += sum(
-                        1 for i in range(len(tokens) - k + 1) if tuple(tokens[i : i + k]) == form
-                    )
+                    n += self.phrase_count(zone, form)
             found[zone] = n
         hit = Hit(**found)
         self._hits[forms] = hit
         return hit
 
+    def phrase_count(self, zone: str, form: Stems) -> int:
+        """How many times the sequence ``form`` occurs in the zone (overlaps counted)."""
+        if _overlaps(form):
+            return occurrences(self.zones[zone], form)
+        joined = self._joined.get(zone)
+        if joined is None:
+            # stems have no spaces; each token gets a space of its own on either side, so
+            # " a  b " finds the pair a, b and adjacent pairs do not share a space
+            joined = self._joined[zone] = f" {'  '.join(self.zones[zone])} "
+        return joined.count(f" {'  '.join(form)} ")
+
     def country_counts(self, thesaurus: Thesaurus) -> dict[str, int]:
         if self._countries is None:
             self._countries = {}
-            for group in thesaurus.countries():
+            title, lead, body = self.counts["title"], self.counts["lead"], self.counts["body"]
+            present: set[int] = set()
+            for first, indexes in thesaurus.country_firsts.items():
+                if first in body or first in lead or first in title:
+                    present.update(indexes)
+            groups = thesaurus.country_groups
+            for i in sorted(present):  # the others cannot occur
+                group = groups[i]
                 n = self.hits(group.forms).total
                 if n:
                     self._countries[group.label] = n
         return self._countries
+
+    def keys(self) -> frozenset[str]:
+        """Every stem and exact-word key the article has, in any zone (computed once)."""
+        if self._keys is None:
+            found = set(self.counts["body"])
+            found.update(self.counts["title"])
+            found.update(self.counts["lead"])
+            self._keys = frozenset(found)
+        return self._keys
+
+    def strong_stems(self, body_min: int) -> frozenset[str]:
+        """Stems in the headline or the lead, or at least ``body_min`` times in the body
+        (exact-word keys not included)."""
+        cached = self._strong.get(body_min)
+        if cached is None:
+            counts = self.stem_counts or self.counts
+            found = {k for k, n in counts["body"].items() if n >= body_min}
+            found.update(counts["title"])
+            found.update(counts["lead"])
+            cached = self._strong[body_min] = frozenset(found)
+        return cached
 
     def index_keys(self) -> set[str]:
         """Index keys the article offers: its stems and its structured facts."""
@@ -123,6 +162,25 @@ class Analyzed:
                 out.update(prefix + s for s in form)
         out.update("source:" + s for s in self.source.split())
         return out
+
+
+def _overlaps(form: Stems) -> bool:
+    """Whether two occurrences of ``form`` can overlap ("a a", "a b a")."""
+    return any(form[:k] == form[-k:] for k in range(1, len(form)))
+
+
+def occurrences(tokens: list[str], form: Stems) -> int:
+    """How many times the sequence ``form`` occurs in ``tokens`` (overlaps counted)."""
+    first, k, n = form[0], len(form), 0
+    stop = len(tokens) - k + 1  # a match starts before this
+    i = -1
+    while True:
+        try:
+            i = tokens.index(first, i + 1, stop)
+        except ValueError:
+            return n
+        if tuple(tokens[i : i + k]) == form:
+            n += 1
 
 
 def _forms(values: tuple[str, ...] | None) -> tuple[Stems, ...] | None:
@@ -155,6 +213,7 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         lead, body = body_tokens[:size], body_tokens[size:]
     zones = {"title": stems(doc.title), "lead": lead, "body": body}
     counts = {z: Counter(t) for z, t in zones.items()}
+    stem_counts = {z: dict(c) for z, c in counts.items()}  # before the exact-word keys
     # exact-word keys ("=removal") beside the stems, for synonyms that must not be stemmed
     text_words = words(doc.text)
     exact_zones = {"title": words(doc.title), "lead": text_words[: len(lead)],
@@ -165,6 +224,7 @@ def analyze(doc: ArticleDoc) -> Analyzed:
         doc=doc,
         zones=zones,
         counts=counts,
+        stem_counts=stem_counts,
         actor_forms=_forms(doc.actors),
         place_forms=_forms(doc.places),
         type_forms=_forms(doc.event_types),

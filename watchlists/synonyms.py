@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -38,7 +38,21 @@ class Thesaurus:
         return [self.groups[i] for i in self.by_form.get(form, ())]
 
     def countries(self) -> list[Group]:
-        return [g for g in self.groups if g.country]
+        return list(self.country_groups)
+
+    @cached_property
+    def country_groups(self) -> tuple[Group, ...]:
+        return tuple(g for g in self.groups if g.country)
+
+    @cached_property
+    def country_firsts(self) -> dict[str, tuple[int, ...]]:
+        """The first stem of each country form → the country groups (indexes into
+        ``country_groups``) that have a form starting with it."""
+        out: dict[str, list[int]] = {}
+        for i, group in enumerate(self.country_groups):
+            for first in sorted({f[0] for f in group.forms}):
+                out.setdefault(first, []).append(i)
+        return {k: tuple(v) for k, v in out.items()}
 
     def country_of(self, form: Stems) -> Group | None:
         for group in self.lookup(form):

@@ -175,3 +175,51 @@ def test_many_watches_are_fast() -> None:
     for _ in range(20):
         assert m.match(adoc) == [99999]
     assert (time.perf_counter() - start) / 20 < 0.05
+
+
+# -- the matcher's shortcuts equal the relevance rules they stand for ----------------------------
+
+PHRASE_VOCAB = ["oil", "gas", "flight", "deport", "the", "of"]  # each its own stem
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=st.lists(st.sampled_from(PHRASE_VOCAB), max_size=8),
+    lead=st.lists(st.sampled_from(PHRASE_VOCAB), max_size=25),
+    body=st.lists(st.sampled_from(PHRASE_VOCAB), max_size=60),
+    a=st.sampled_from(PHRASE_VOCAB), b=st.sampled_from(PHRASE_VOCAB),
+)
+def test_strong_stems_and_pairs_equal_centrality(
+    title: list[str], lead: list[str], body: list[str], a: str, b: str
+) -> None:
+    from watchlists.matcher import View
+    from watchlists.relevance import CENTRAL_BODY_MIN, is_central
+    from watchlists.synonyms import default_thesaurus
+
+    text = " ".join(lead) + ("\n\n" + " ".join(body) if body else "")
+    adoc = analyze(ArticleDoc(id=1, title=" ".join(title), text=text, lead=" ".join(lead)))
+    view = View(adoc)
+    th = default_thesaurus()
+    for stem in {a, b}:
+        central = is_central(adoc.hits(frozenset({(stem,)})), adoc, None, th)
+        assert (stem in view.strong) is central
+    pair = (a, b)
+    assert view.pair_central(a, b) is is_central(adoc.hits(frozenset({pair})), adoc, None, th)
+    assert CENTRAL_BODY_MIN == 3  # the fixture sizes above assume it
+
+
+def test_exact_key_watches_need_no_check() -> None:
+    from watchlists.matcher import exact_key
+
+    assert exact_key(parse("tanker"))
+    assert exact_key(parse('"tanker fleet"'))
+    assert not exact_key(parse("tanker mode:any"))
+    assert not exact_key(parse("Venezuela"))  # a country: dominance is checked
+    assert not exact_key(parse('"Tren de Aragua"'))  # three stems: counted in full
+    assert not exact_key(parse("tanker -storm"))
+    body = " ".join(["tanker fleet is up."] * 3)
+    for title, text, expected in [("Tanker fleet rises", "", [1, 2]), ("Markets", body, [1, 2]),
+                                  ("Markets", "tanker fleet, once", [])]:
+        adoc = analyze(doc(title, "Markets moved.", body=text))
+        watches = [(1, parse("tanker")), (2, parse('"tanker fleet"'))]
+        assert Matcher(watches).match(adoc) == naive_match(watches, adoc) == expected
