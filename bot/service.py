@@ -231,9 +231,11 @@ class Service:
         if isinstance(reply, StatusReply):
             done = self.store.nlp_analysed_count(NLP_VERSION)
             models = ", ".join(model_order(self.settings.spacy_model))
+            failed = self.store.nlp_failed_count(NLP_VERSION)
             reply.nlp = (
-                f"{done} of {reply.articles} articles analysed (v{NLP_VERSION}); "
-                f"model: the first that loads of {models}"
+                f"{done} of {reply.articles} articles analysed (v{NLP_VERSION})"
+                + (f", {failed} could not be analysed (see the log)" if failed else "")
+                + f"; model: the first that loads of {models}"
             )
         return reply
 
