@@ -270,3 +270,14 @@ def m301_watch_alert_outbox(db: Database) -> None:
         {"article_id": int, "signature": str},  # MinHash signature, JSON list of ints
         pk="article_id",
     )
+
+
+# -- harden (m8xx) ----------------------------------------------------------------------------
+
+
+@migrations()
+def m801_harden_alert_posting(db: Database) -> None:
+    # set just before an alert is handed to the sender: if the process dies (or the request
+    # times out) before the result is recorded, the next attempt first asks Slack whether
+    # the post went through instead of posting blind (no doubled alert after a crash)
+    db.table("alerts").add_column("posting_at", str)

@@ -189,10 +189,18 @@ ALERT_SENDER = "handlers.alerts:SlackSender"  # resolved by name: bot/ never imp
 ALERT_TICK = 30.0
 
 
+ALERT_TIMEOUT = 15  # seconds per Slack call when posting alerts
+
+
 def make_alert_sender(client: WebClient) -> Any:
-    """The Slack ``bot.alerts.Sender`` (``handlers.alerts.SlackSender``) around ``client``."""
+    """The Slack ``bot.alerts.Sender`` (``handlers.alerts.SlackSender``) on a client like
+    ``client`` but WITHOUT slack_sdk's own retries: a post retried after a timeout or a
+    connection reset may already be in the channel (a doubled alert).  The alert pipeline
+    retries instead, after asking Slack whether the earlier post went through."""
     factory = EntryPoint(name="alerts", value=ALERT_SENDER, group=FRONTEND_GROUP).load()
-    return factory(client)
+    alert_client = WebClient(token=client.token, base_url=client.base_url,
+                             timeout=ALERT_TIMEOUT, retry_handlers=[])
+    return factory(alert_client)
 
 
 def deliver_alerts(ww: Any, sender: Any) -> None:
