@@ -8,15 +8,15 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
 
 TOPIC = "deportation flights to Venezuela"
 
-_WORDS = (
+_TEXT = (
     "harbor council budget river election museum winter school bridge festival harvest "
     "railway stadium orchestra library garden hospital factory market vineyard airport "
     "mountain lake forest village cathedral university clinic highway ferry tunnel castle "
@@ -25,8 +25,9 @@ _WORDS = (
     "engineer teacher farmer nurse pilot sailor miner baker painter poet lawyer banker "
     "morning evening weekend holiday summer autumn spring season decade century moment "
     "quietly slowly rapidly gently sharply broadly firmly loosely openly deeply briefly "
-    "reform program survey report review ledger archive census statute charter permit"
-).split()
+    "reform program survey report review ledger archive census statute charter permit "
+)
+_WORDS = _TEXT.split()
 
 
 @dataclass
