@@ -519,7 +519,12 @@ class AlertPipeline:
                     items=views, since=watch.digest_last_sent, until=iso(now),
                 )
                 try:
-                    ts = self._post(sender, watch.channel, digest, None)
+                    # a crash (or timeout) after an earlier post of this digest: find it
+                    # instead of posting it twice (same watch, same ``since``)
+                    finder = getattr(sender, "find_posted", None)
+                    found = (finder(watch.channel, digest, None, watch.digest_last_sent)
+                             if finder is not None else None)
+                    ts = str(found) if found else self._post(sender, watch.channel, digest, None)
                 except DeliveryError as exc:
                     log.info("digest of watch %s will be retried: %s", watch.id, exc)
                     continue  # digest_last_sent unchanged: due again next run

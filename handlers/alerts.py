@@ -34,11 +34,18 @@ PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_chan
              "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
 MAX_DIGEST_ITEMS = 20
 METADATA_TYPE = "wirewatch_alert"  # message metadata of alert posts (find_posted)
+DIGEST_METADATA_TYPE = "wirewatch_digest"
 LOOKUP_MARGIN = 300.0  # seconds before the attempt to search from (clock skew)
 LOOKUP_PAGES = 5
 
 
-def _payload(view: AlertView) -> dict[str, Any]:
+def _event_type(view: AlertView | DigestView) -> str:
+    return DIGEST_METADATA_TYPE if isinstance(view, DigestView) else METADATA_TYPE
+
+
+def _payload(view: AlertView | DigestView) -> dict[str, Any]:
+    if isinstance(view, DigestView):  # one digest per watch per period (``since``)
+        return {"watch_id": view.watch_id, "since": view.since or ""}
     return {"alert_id": view.alert_id, "watch_id": view.watch_id, "article_id": view.article_id}
 
 
@@ -127,8 +134,8 @@ class SlackSender:
 
         message = digest_message(view) if isinstance(view, DigestView) else alert_message(view)
         extra: dict[str, Any] = {}
-        if isinstance(view, AlertView):  # lets find_posted recognise the post after a crash
-            extra["metadata"] = {"event_type": METADATA_TYPE, "event_payload": _payload(view)}
+        # lets find_posted recognise the post after a crash
+        extra["metadata"] = {"event_type": _event_type(view), "event_payload": _payload(view)}
         try:
             response = self.client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
@@ -156,9 +163,8 @@ class SlackSender:
         Without the history scope (or access to the channel) it says None: post again."""
         from slack_sdk.errors import SlackApiError
 
-        if not isinstance(view, AlertView):
-            return None
         want = _payload(view)
+        event_type = _event_type(view)
         oldest = f"{_epoch(since) - LOOKUP_MARGIN:.6f}"
         cursor = None
         try:
@@ -174,7 +180,7 @@ class SlackSender:
                 for msg in response.get("messages") or []:
                     meta = msg.get("metadata") or {}
                     payload = meta.get("event_payload") or {}
-                    if meta.get("event_type") == METADATA_TYPE and all(
+                    if meta.get("event_type") == event_type and all(
                         str(payload.get(k)) == str(v) for k, v in want.items()
                     ):
                         return str(msg.get("ts") or "") or None

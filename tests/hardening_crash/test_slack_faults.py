@@ -204,3 +204,26 @@ def test_a_long_outage_keeps_everything_and_status_shows_the_backlog(
     check_once_in_order(app, fake)
     after = render(app.service.handle("status", ctx), ansi=False)
     assert "waiting to be posted" not in after
+
+
+@pytest.mark.parametrize("fault", [Fault("timeout", seconds=0.8, posted=True),
+                                   Fault("reset", posted=True), Fault("503")])
+def test_a_daily_digest_is_posted_once_through_a_fault(
+    app: App, clock: Clock, fake: FaultySlack, fault: Fault
+) -> None:
+    wid = app.store.channel_watches("C111")[0].id
+    app.store.update_watch(wid, digest_time="09:30", digest_last_sent=iso(clock()))
+    new_articles(app, 1, 3)
+    app.alerts.deliver_pending(sender(fake))  # the other channel's plain alerts go out
+    fake.schedule("chat.postMessage", [fault])
+    clock.advance(3600)  # 10:00: due
+    for _ in range(4):
+        app.alerts.deliver_pending(sender(fake))
+        clock.advance(30)
+    digests = [m for m in fake.accepted()
+               if (m.get("metadata") or {}).get("event_type") == "wirewatch_digest"]
+    assert len(digests) == 1, digests
+    assert digests[0]["channel"] == "C111"
+    sent = [a for a in app.store.list_alerts(watch_id=wid)]
+    assert len(sent) == 3 and {a.ts for a in sent} == {digests[0]["ts"]}
+    assert fake.faults_served == {fault.kind: 1}
