@@ -116,7 +116,8 @@ def _one_cycle(mode: str, rng: random.Random, env: dict[str, str], db: Path, log
             hit = _wait(lambda: feed.finished > finished, 20)
             time.sleep(rng.uniform(0, 0.8))
         elif mode == "post":
-            hit = _wait(lambda: len(fake.of("chat.postMessage")) > posts + rng.randrange(3), 20)
+            nth = posts + rng.randrange(3)  # the first, second or third post of the run
+            hit = _wait(lambda: len(fake.of("chat.postMessage")) > nth, 20)
             time.sleep(rng.uniform(0, fake.post_delay))
         else:
             hit = True
