@@ -119,3 +119,34 @@ def test_a_definite_refusal_needs_no_lookup(tmp_path: Path) -> None:
         assert iso(later) > first.next_attempt_at
     finally:
         store.close()
+
+
+def test_a_feed_notice_is_not_posted_twice_after_a_crash(tmp_path: Path) -> None:
+    """serve posts a feed notice ("feed 3 was switched off"), then marks it delivered: killed
+    in between, the next run finds it in the channel's history instead of posting again."""
+    from slack_sdk import WebClient
+
+    from bot.slack_app import deliver_feed_notices
+    from bot.store import utcnow_iso
+    from tests.hardening_crash.fault_slack import FaultySlack
+
+    fake = FaultySlack(lifetime=30).start()
+    store = Store(tmp_path / "n.db")
+    try:
+        store.add_feed_notice(3, "C111", "disabled", "Feed 3 is off", utcnow_iso())
+        client = WebClient(token="xoxb-t", base_url=fake.api_url)
+
+        class DiesAfterPost(WebClient):
+            def chat_postMessage(self, **kwargs: object) -> object:  # type: ignore[override]
+                client.chat_postMessage(**kwargs)  # type: ignore[arg-type]
+                raise Killed
+
+        with pytest.raises(Killed):
+            deliver_feed_notices(store, DiesAfterPost(token="xoxb-t", base_url=fake.api_url))
+        assert len(store.pending_feed_notices()) == 1  # not marked: the crash window
+        assert deliver_feed_notices(store, client) == 0
+        assert store.pending_feed_notices() == []
+        assert [m["text"] for m in fake.accepted()] == ["Feed 3 is off"]
+    finally:
+        store.close()
+        fake.stop()
