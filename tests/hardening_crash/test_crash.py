@@ -241,6 +241,10 @@ def check(db: Path, feed: TopicFeed, fake: FaultySlack, log: Path) -> None:
     ts_of = {(str(m["channel"]), int(m["metadata"]["event_payload"]["article_id"])): m["ts"]
              for m in _alert_posts(fake)}
     assert {(c, a): t for c, a, _, t in alerts} == ts_of  # the DB knows each post's ts
+    for channel in CHANNELS:  # and they went out in order, across every crash
+        order = [int(m["metadata"]["event_payload"]["alert_id"]) for m in _alert_posts(fake)
+                 if m["channel"] == channel]
+        assert order == sorted(order), f"out of order in {channel}"
     assert "Traceback" not in log.read_text(errors="replace")
     assert fake.pending_faults("chat.postMessage") == 0
 
