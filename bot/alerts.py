@@ -128,14 +128,21 @@ class Sender(Protocol):
 
     def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str: ...
 
+    # Optional: ``find_posted(channel, view, thread_ts, since_iso) -> ts | None`` — whether an
+    # alert whose earlier post had an unknown outcome is already in the channel.
+
 
 class DeliveryError(Exception):
     def __init__(
-        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+        maybe_posted: bool = False,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # True when the post may have gone through (timeout, connection reset after the
+        # request was sent): the next attempt looks it up first (``Sender.find_posted``)
+        self.maybe_posted = maybe_posted
 
 
 def alert_text(view: AlertView | DigestView) -> str:
@@ -374,10 +381,13 @@ class AlertPipeline:
         report = DeliveryReport()
         now = now or self.clock()
         blocked: set[str] = set()  # a channel whose head alert failed keeps its order
+        # alerts waiting for a later retry hold back the later alerts of their channel
+        heads = self.store.alert_retry_heads(iso(now))
         for alert in self.store.pending_alerts(iso(now), limit=500):
             if channels is not None and not channels(alert.channel):
                 continue
-            if alert.channel in blocked:
+            head = heads.get(alert.channel)
+            if alert.channel in blocked or (head is not None and alert.id > head):
                 report.waiting += 1
                 continue
             watch = self.store.get_watch(alert.watch_id)
@@ -422,10 +432,28 @@ class AlertPipeline:
         report: DeliveryReport,
     ) -> str | None:
         attempts = alert.attempts
+        # a post was started earlier (crash, timeout, reset) and its outcome is unknown: ask
+        # the sender whether it went through before posting again (no doubled alert)
+        posting_at = alert.posting_at
+        uncertain = posting_at is not None
         for try_no in range(1, TRIES_PER_RUN + 1):
             try:
+                if uncertain:
+                    found = self._find_posted(sender, alert, view, thread_ts, posting_at)
+                    if found is not None:
+                        log.info("alert %s was already posted (%s); not posting again",
+                                 alert.id, found)
+                        return found
+                    uncertain = False
+                # recorded (committed) before the post: a crash from here on is reconciled
+                posting_at = iso(self.clock())
+                self.store.update_alert(alert.id, posting_at=posting_at)
+                uncertain = True
                 return self._post(sender, alert.channel, view, thread_ts)
             except DeliveryError as exc:
+                if uncertain and not exc.maybe_posted:  # refused for sure: nothing went out
+                    self.store.update_alert(alert.id, posting_at=None)
+                    uncertain = False
                 attempts += 1
                 if exc.permanent:
                     self.store.update_alert(
@@ -455,6 +483,18 @@ class AlertPipeline:
                 raise
         return None  # pragma: no cover - the loop always returns
 
+    def _find_posted(
+        self, sender: Sender, alert: AlertRecord, view: AlertView, thread_ts: str | None,
+        since: str | None,
+    ) -> str | None:
+        """The ts of this alert's post if the sender can tell it went out (``find_posted``);
+        None when it did not or the sender cannot tell (the console: post again)."""
+        finder = getattr(sender, "find_posted", None)
+        if finder is None or since is None:
+            return None
+        found = finder(alert.channel, view, thread_ts, since)
+        return str(found) if found else None
+
     def deliver_digests(
         self, sender: Sender, now: datetime | None = None, *,
         channels: Callable[[str], bool] | None = None,
@@ -479,7 +519,12 @@ class AlertPipeline:
                     items=views, since=watch.digest_last_sent, until=iso(now),
                 )
                 try:
-                    ts = self._post(sender, watch.channel, digest, None)
+                    # a crash (or timeout) after an earlier post of this digest: find it
+                    # instead of posting it twice (same watch, same ``since``)
+                    finder = getattr(sender, "find_posted", None)
+                    found = (finder(watch.channel, digest, None, watch.digest_last_sent)
+                             if finder is not None else None)
+                    ts = str(found) if found else self._post(sender, watch.channel, digest, None)
                 except DeliveryError as exc:
                     log.info("digest of watch %s will be retried: %s", watch.id, exc)
                     continue  # digest_last_sent unchanged: due again next run

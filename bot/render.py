@@ -133,6 +133,8 @@ def render_status(reply: StatusReply, ansi: bool) -> str:
         f"({reply.alerts_pending} waiting)",
         f"Last poll: {reply.last_poll or 'never'}",
     ]
+    if reply.alerts_pending:  # -- harden: the delivery backlog, in words
+        lines.append(f"Backlog: {backlog_words(reply.alerts_pending)}")
     if reply.nlp:
         lines.append(f"NLP: {reply.nlp}")
     if reply.feeds:
@@ -418,3 +420,12 @@ def _register_nlp() -> None:
 
 
 _register_nlp()
+
+
+# -- harden --------------------------------------------------------------------------------
+
+
+def backlog_words(pending: int) -> str:
+    """The alert outbox, said plainly (console and Slack ``status``)."""
+    return (f"{pending} alert{'s' if pending != 1 else ''} waiting to be posted "
+            "(retried until Slack accepts them; nothing is dropped)")

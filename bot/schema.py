@@ -280,3 +280,13 @@ def m101_nlp_failed_analysis(db: Database) -> None:
     # the NLP version whose analysis of the article failed (stored without NLP, nlp_version
     # left as it was): the start-up backfill does not retry it until NLP_VERSION changes
     db.table("articles").add_column("nlp_failed_version", int)
+
+# -- harden (m8xx) ----------------------------------------------------------------------------
+
+
+@migrations()
+def m801_harden_alert_posting(db: Database) -> None:
+    # set just before an alert is handed to the sender: if the process dies (or the request
+    # times out) before the result is recorded, the next attempt first asks Slack whether
+    # the post went through instead of posting blind (no doubled alert after a crash)
+    db.table("alerts").add_column("posting_at", str)

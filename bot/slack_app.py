@@ -208,8 +208,14 @@ def deliver_feed_notices(store: Store, client: WebClient) -> int:
         if not _SLACK_CHANNEL.match(channel):
             continue
         try:
+            # -- harden: killed after an earlier post of this notice? then it is there
+            if _notice_posted(client, channel, notice):
+                store.mark_feed_notice_delivered(int(notice["id"]), utcnow_iso())
+                continue
             client.chat_postMessage(channel=channel, text=_mrkdwn_escape(str(notice["text"])),
-                                    unfurl_links=False, unfurl_media=False)
+                                    unfurl_links=False, unfurl_media=False,
+                                    metadata={"event_type": NOTICE_METADATA,
+                                              "event_payload": {"notice_id": int(notice["id"])}})
             posted += 1
         except SlackApiError as exc:
             log.warning("feed notice %s not delivered to %s: %s", notice["id"], channel,
@@ -218,16 +224,52 @@ def deliver_feed_notices(store: Store, client: WebClient) -> int:
     return posted
 
 
+NOTICE_METADATA = "wirewatch_notice"  # -- harden --
+
+
+def _notice_posted(client: WebClient, channel: str, notice: dict[str, Any]) -> bool:
+    """-- harden: whether ``notice`` is already in ``channel`` (by its message metadata).
+    A notice is posted then marked delivered; a crash in between must not post it twice.
+    When the history cannot be read (no scope, not in the channel) it says False."""
+    from datetime import datetime
+
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        since = datetime.fromisoformat(str(notice["created_at"])).timestamp() - 300
+    except (TypeError, ValueError):
+        since = 0.0
+    try:
+        response = client.conversations_history(
+            channel=channel, oldest=f"{since:.6f}", limit=200, include_all_metadata=True)
+    except SlackApiError:
+        return False
+    for msg in response.get("messages") or []:
+        meta = msg.get("metadata") or {}
+        if meta.get("event_type") == NOTICE_METADATA and str(
+                (meta.get("event_payload") or {}).get("notice_id")) == str(notice["id"]):
+            return True
+    return False
+
+
 # -- watch: alerts to Slack -------------------------------------------------------------------
 
 ALERT_SENDER = "handlers.alerts:SlackSender"  # resolved by name: bot/ never imports handlers
 ALERT_TICK = 30.0
 
 
+ALERT_TIMEOUT = 15  # seconds per Slack call when posting alerts
+
+
 def make_alert_sender(client: WebClient) -> Any:
-    """The Slack ``bot.alerts.Sender`` (``handlers.alerts.SlackSender``) around ``client``."""
+    """The Slack ``bot.alerts.Sender`` (``handlers.alerts.SlackSender``) on a client like
+    ``client`` but WITHOUT slack_sdk's own retries: a post retried after a timeout or a
+    connection reset may already be in the channel (a doubled alert).  The alert pipeline
+    retries instead, after asking Slack whether the earlier post went through."""
     factory = EntryPoint(name="alerts", value=ALERT_SENDER, group=FRONTEND_GROUP).load()
-    return factory(client)
+    alert_client = WebClient(token=client.token, base_url=client.base_url,
+                             timeout=ALERT_TIMEOUT, retry_handlers=[])
+    return factory(alert_client)
 
 
 def deliver_alerts(ww: Any, sender: Any) -> None:

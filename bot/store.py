@@ -886,7 +886,7 @@ class Store:
     )
     _ALERT_FIELDS = frozenset(
         {"status", "thread_ts", "ts", "attempts", "sent_at", "next_attempt_at", "error",
-         "story_key"}
+         "story_key", "posting_at"}
     )
 
     def add_watch(
@@ -975,6 +975,7 @@ class Store:
             story_key=row["story_key"], thread_ts=row["thread_ts"], ts=row["ts"],
             attempts=int(row["attempts"] or 0), created_at=row["created_at"],
             sent_at=row["sent_at"], next_attempt_at=row["next_attempt_at"], error=row["error"],
+            posting_at=row.get("posting_at"),
         )
 
     def get_alert(self, alert_id: int) -> AlertRecord | None:
@@ -1204,3 +1205,16 @@ class Store:
                 f"SELECT id FROM articles WHERE {where} ORDER BY id", params
             )]
         return len(ids), ids[:limit]
+
+    # -- harden --------------------------------------------------------------------------------
+
+    def alert_retry_heads(self, now: str) -> dict[str, int]:
+        """Channel → the lowest id of its pending alerts that wait for a later retry: later
+        alerts of that channel must wait too, or they would overtake it (order per channel)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT channel, min(id) FROM alerts WHERE status = 'pending' "
+                "AND next_attempt_at IS NOT NULL AND next_attempt_at > ? GROUP BY channel",
+                [now],
+            ).fetchall()
+        return {str(channel): int(head) for channel, head in rows}

@@ -29,13 +29,13 @@ class Wirewatch:
     fetcher: Any = None
     slack_client: Any = None
     seeded: IngestResult | None = None
-    poller: Any = None  # -- feeds: a bot.feeds.poller.Poller
-    # -- watch: the alert pipeline; the poller calls alerts.on_new_articles(ids, backfill)
-    # and the scheduler/poll loop calls alerts.deliver_pending(sender) after each poll --
+    poller: Any = None  # bot.feeds.poller.Poller
+    # the alert pipeline: the poller calls alerts.on_new_articles(ids, backfill) and the
+    # scheduler/poll loop calls alerts.deliver_pending(sender) after each poll
     alerts: Any = None
 
     def close(self) -> None:
-        if self.fetcher is not None and hasattr(self.fetcher, "close"):  # -- feeds --
+        if self.fetcher is not None and hasattr(self.fetcher, "close"):
             self.fetcher.close()
         self.store.close()
 
@@ -51,56 +51,45 @@ def build(
     seed: bool = True,
     backfill: bool = True,
 ) -> Wirewatch:
-    """Build the application; on an empty database, index the bundled corpus first."""
-    store = store or Store(settings.db_path)
-    clock = clock or utc_clock
-    analyzer: Analyzer | None = None
-    # -- nlp: the analyzer loads its spaCy model only when there are articles to analyse
-    from bot.nlp.analyzer import NlpAnalyzer
+    """Build the application.
 
-    nlp_analyzer = NlpAnalyzer(settings, nlp=nlp)
-    analyzer = nlp_analyzer
-    # -- end nlp
-    service = Service(store, settings, clock=clock)
-    app = Wirewatch(
-        settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
-        fetcher=fetcher, slack_client=slack_client,
-    )
-    # -- feeds --
+    On an empty database the bundled corpus is indexed first (``seed``); articles stored
+    without NLP are analysed (``backfill``).  The spaCy model loads only when there is
+    something to analyse, never for lookups.
+    """
+    from bot.alerts import AlertPipeline
     from bot.feeds.commands import FeedCommands
     from bot.feeds.fetch import Fetcher
     from bot.feeds.poller import Poller
+    from bot.nlp.analyzer import NlpAnalyzer
+    from bot.nlp.analyzer import backfill as run_backfill
 
-    app.fetcher = fetcher or Fetcher(settings)
-    app.poller = Poller(store, settings, app.fetcher, analyzer=app.analyzer, clock=clock)
-    service.feed_commands = FeedCommands(store, settings, app.fetcher, app.poller, clock=clock)
-
-    # -- nlp: with no spaCy model installed, the corpus is indexed without analysis (it is
-    # analysed on a later start, once a model loads); lookups keep working either way
+    store = store or Store(settings.db_path)
+    clock = clock or utc_clock
+    analyzer = NlpAnalyzer(settings, nlp=nlp)
+    service = Service(store, settings, clock=clock)
+    fetcher = fetcher or Fetcher(settings)
+    poller = Poller(store, settings, fetcher, analyzer=analyzer, clock=clock)
+    alerts = AlertPipeline(store, clock=clock)
+    poller.on_new_articles = alerts.on_new_articles
+    service.feed_commands = FeedCommands(store, settings, fetcher, poller, clock=clock)
+    app = Wirewatch(
+        settings=settings, store=store, service=service, clock=clock, analyzer=analyzer,
+        fetcher=fetcher, slack_client=slack_client, poller=poller, alerts=alerts,
+    )
     if seed and not store.get_meta("corpus_seeded") and not store.count_articles():
+        seed_analyzer: Analyzer | None = analyzer
         try:
-            nlp_analyzer.nlp  # noqa: B018  (loads the model: there is work for it)
-        except UserError as exc:
+            analyzer.nlp  # noqa: B018  (loads the model: there is work for it)
+        except UserError as exc:  # no model installed: index now, analyse on a later start
             log.warning("indexing without NLP: %s", exc.message)
-            analyzer = None
-    # -- end nlp
-
-    # -- watch: new articles from the poller go through the alert pipeline --
-    from bot.alerts import AlertPipeline
-
-    app.alerts = AlertPipeline(store, clock=clock)
-    app.poller.on_new_articles = app.alerts.on_new_articles
-    if seed:
-        app.seeded = ensure_corpus(store, analyzer)
-    # -- nlp: articles stored without NLP (or by an older version) are analysed now
-    if backfill and store.nlp_articles_to_analyse(nlp_analyzer.version, limit=1):
-        from bot.nlp.analyzer import backfill as run_backfill
-
+            seed_analyzer = None
+        app.seeded = ensure_corpus(store, seed_analyzer)
+    if backfill and store.nlp_articles_to_analyse(analyzer.version, limit=1):
         try:
-            run_backfill(store, nlp_analyzer)  # (an article that fails is marked, not retried)
+            run_backfill(store, analyzer)  # an article that fails is marked, not retried
         except UserError as exc:
             log.warning("articles left without NLP: %s", exc.message)
         except Exception:  # the app starts anyway; the articles stay searchable without NLP
             log.exception("start-up NLP backfill stopped; articles left without NLP")
-    # -- end nlp
     return app

@@ -52,6 +52,30 @@ def _bounded(view: AlertView) -> AlertView:
     return replace(view, title=_short(view.title), url=url, watch_query=_short(view.watch_query),
                    source=_short(view.source, 100) if view.source else view.source)
 
+METADATA_TYPE = "wirewatch_alert"  # message metadata of alert posts (find_posted)
+DIGEST_METADATA_TYPE = "wirewatch_digest"
+LOOKUP_MARGIN = 300.0  # seconds before the attempt to search from (clock skew)
+LOOKUP_PAGES = 5
+
+
+def _event_type(view: AlertView | DigestView) -> str:
+    return DIGEST_METADATA_TYPE if isinstance(view, DigestView) else METADATA_TYPE
+
+
+def _payload(view: AlertView | DigestView) -> dict[str, Any]:
+    if isinstance(view, DigestView):  # one digest per watch per period (``since``)
+        return {"watch_id": view.watch_id, "since": view.since or ""}
+    return {"alert_id": view.alert_id, "watch_id": view.watch_id, "article_id": view.article_id}
+
+
+def _epoch(iso_time: str) -> float:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(iso_time).timestamp()
+    except ValueError:
+        return 0.0
+
 
 def _message(text: str, blocks: list[Block]) -> Message:
     return Message(text=text, blocks=[b.to_dict() for b in blocks])
@@ -131,10 +155,13 @@ class SlackSender:
         from slack_sdk.errors import SlackApiError
 
         message = digest_message(view) if isinstance(view, DigestView) else alert_message(view)
+        extra: dict[str, Any] = {}
+        # lets find_posted recognise the post after a crash
+        extra["metadata"] = {"event_type": _event_type(view), "event_payload": _payload(view)}
         try:
             response = self.client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
-                **message.as_kwargs(),
+                **message.as_kwargs(), **extra,
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
@@ -146,9 +173,53 @@ class SlackSender:
                 raise DeliveryError(f"Slack error {status}") from None
             raise DeliveryError(f"Slack refused the post: {error or status}",
                                 permanent=error in PERMANENT or not error) from None
-        except OSError as exc:  # network: retry later
-            raise DeliveryError(f"cannot reach Slack: {exc}") from None
+        except OSError as exc:  # network: retry later; the post may have gone through
+            raise DeliveryError(f"cannot reach Slack: {exc}", maybe_posted=True) from None
         return str(response.get("ts") or "")
+
+    def find_posted(
+        self, channel: str, view: AlertView | DigestView, thread_ts: str | None, since: str
+    ) -> str | None:
+        """The ts of ``view``'s post in ``channel`` (or in the thread ``thread_ts``) made
+        since ``since`` (ISO time), found by its metadata; None when it is not there.
+        Without the history scope (or access to the channel) it says None: post again."""
+        from slack_sdk.errors import SlackApiError
+
+        want = _payload(view)
+        event_type = _event_type(view)
+        oldest = f"{_epoch(since) - LOOKUP_MARGIN:.6f}"
+        cursor = None
+        try:
+            for _ in range(LOOKUP_PAGES):
+                args: dict[str, Any] = {"channel": channel, "oldest": oldest, "limit": 200,
+                                        "include_all_metadata": True}
+                if cursor:
+                    args["cursor"] = cursor
+                if thread_ts:
+                    response = self.client.conversations_replies(ts=thread_ts, **args)
+                else:
+                    response = self.client.conversations_history(**args)
+                for msg in response.get("messages") or []:
+                    meta = msg.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == event_type and all(
+                        str(payload.get(k)) == str(v) for k, v in want.items()
+                    ):
+                        return str(msg.get("ts") or "") or None
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            status = int(getattr(exc.response, "status_code", 0) or 0)
+            if status == 429 or status >= 500 or error == "ratelimited":
+                raise DeliveryError(f"Slack history lookup failed ({error or status})",
+                                    retry_after=_retry_after(exc.response.headers),
+                                    maybe_posted=True) from None
+            return None  # missing_scope, not_in_channel…: cannot tell; post again
+        except OSError as exc:
+            raise DeliveryError(f"cannot reach Slack: {exc}", maybe_posted=True) from None
+        return None
 
 
 # -- watch replies in Slack (`watch`, `watches`, mute/unmute/digest) -------------------------

@@ -277,6 +277,10 @@ def render_status(reply: StatusReply) -> Parts:
         ("Alerts", f"{reply.alerts} ({reply.alerts_pending} waiting)"),
     ]))
     parts.head.append(context(f"Last poll: {escape(reply.last_poll or 'never')}"))
+    if reply.alerts_pending:  # -- harden: the delivery backlog, in words
+        from bot.render import backlog_words
+
+        parts.head.append(section(f"*Backlog:* {backlog_words(reply.alerts_pending)}"))
     if not reply.feeds:
         parts.head.append(section("No feeds yet: `feed add URL`."))
     for f in reply.feeds:

@@ -42,6 +42,7 @@ class AlertRecord:
     sent_at: str | None
     next_attempt_at: str | None
     error: str | None
+    posting_at: str | None = None  # a post was started then; its outcome is unknown
 
 
 class WatchStorage(Protocol):
