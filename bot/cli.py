@@ -15,7 +15,6 @@ from bot.settings import Settings, load_settings
 
 log = logging.getLogger("wirewatch")
 
-SUBCOMMANDS = ("shell", "demo", "ask", "ingest", "poll", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,11 +284,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             tmp.cleanup()
 
 
-def _not_yet(name: str) -> int:
-    _print(f"`wirewatch {name}` is not available yet in this version.")
-    return 2
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -301,19 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logfile = setup_logging(settings)
     try:
-        if command == "ask":
-            return cmd_ask(args, settings)
-        if command == "ingest":
-            return cmd_ingest(args, settings)
-        if command == "shell":
-            return cmd_shell(args, settings)
-        if command == "serve":
-            return cmd_serve(args, settings)
-        if command == "poll":
-            return cmd_poll(args, settings)
-        if command == "demo":
-            return cmd_demo(args, settings)
-        return _not_yet(command)
+        commands = {
+            "ask": cmd_ask, "ingest": cmd_ingest, "shell": cmd_shell, "serve": cmd_serve,
+            "poll": cmd_poll, "demo": cmd_demo,
+        }
+        return commands[command](args, settings)
     except UserError as exc:
         print(f"wirewatch: {exc.message}", file=sys.stderr)
         return 2

@@ -134,6 +134,19 @@ class Store:
                 [key, value],
             )
 
+    def _update_row(
+        self, table: str, allowed: frozenset[str] | set[str], row_id: int, fields: dict[str, Any]
+    ) -> None:
+        """UPDATE some columns of one row; column names come only from ``allowed``."""
+        unknown = set(fields) - set(allowed)
+        if unknown:
+            raise ValueError(f"unknown {table} fields: {sorted(unknown)}")
+        if not fields:
+            return
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.lock:
+            self.db.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*fields.values(), row_id])
+
     def integrity_check(self) -> str:
         with self.lock:
             return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
@@ -928,16 +941,7 @@ class Store:
         return [self._watch(r) for r in rows]
 
     def update_watch(self, watch_id: int, **fields: Any) -> None:
-        unknown = set(fields) - self._WATCH_FIELDS
-        if unknown:
-            raise ValueError(f"unknown watch fields: {sorted(unknown)}")
-        if not fields:
-            return
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.lock:
-            self.db.execute(
-                f"UPDATE watches SET {sets} WHERE id = ?", [*fields.values(), watch_id]
-            )
+        self._update_row("watches", self._WATCH_FIELDS, watch_id, fields)
 
     def watch_counts(self, watch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         out = {int(w): (0, 0) for w in watch_ids}
@@ -1011,16 +1015,7 @@ class Store:
         return [self._alert(r) for r in rows]
 
     def update_alert(self, alert_id: int, **fields: Any) -> None:
-        unknown = set(fields) - self._ALERT_FIELDS
-        if unknown:
-            raise ValueError(f"unknown alert fields: {sorted(unknown)}")
-        if not fields:
-            return
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.lock:
-            self.db.execute(
-                f"UPDATE alerts SET {sets} WHERE id = ?", [*fields.values(), alert_id]
-            )
+        self._update_row("alerts", self._ALERT_FIELDS, alert_id, fields)
 
     def story_root(self, channel: str, story_key: str, before_id: int) -> AlertRecord | None:
         with self.lock:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from bot.alerts import AlertPipeline, AlertView
-from bot.demo import DEMO_QUERY, DemoFeedServer, add_demo_feeds, demo_items
+from bot.demo import DEMO_QUERY, DemoFeedServer, FeedItem, add_demo_feeds, demo_items
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring import Wirewatch, build
@@ -128,8 +128,9 @@ def test_wirewatch_demo_command_fires_alerts(tmp_path: Path) -> None:
     assert not (tmp_path / "unused.db").exists()
 
 
-def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
-    # `ask` indexes the bundled corpus: the feed carries updated versions (new articles)
+def _updated_seed_feeds() -> tuple[DemoFeedServer, list[FeedItem]]:
+    """Replay feeds carrying updated versions of the seeds (new articles: the CLI indexes
+    the bundled corpus first), after one back-catalogue item."""
     every = demo_items()
     items = [every[0]] + [
         dataclasses.replace(i, guid=i.guid + "-upd", text=i.text + "\n\nUpdated.")
@@ -137,10 +138,20 @@ def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
     ]
     server = DemoFeedServer(items, interval=None, initial=1, lifetime=60)
     server.start()
-    db = tmp_path / "poll.db"
+    return server, items
+
+
+def _cli_env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
     env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", WIREWATCH_DB=str(db),
                WIREWATCH_ALLOW_PRIVATE_FEEDS="1")
+    return env
+
+
+def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
+    server, _items = _updated_seed_feeds()
+    db = tmp_path / "poll.db"
+    env = _cli_env(db)
 
     def run(*args: str) -> str:
         out = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env,
@@ -179,17 +190,8 @@ def test_wirewatch_poll_prints_console_alerts(tmp_path: Path) -> None:
 
 def test_shell_prints_console_alerts_after_poll(tmp_path: Path) -> None:
     """`wirewatch shell`: alerts of console watches print in the shell (here after `poll`)."""
-    every = demo_items()
-    items = [every[0]] + [
-        dataclasses.replace(i, guid=i.guid + "-upd", text=i.text + "\n\nUpdated.")
-        for i in every if i.kind == "seed"
-    ]
-    server = DemoFeedServer(items, interval=None, initial=1, lifetime=60)
-    server.start()
-    db = tmp_path / "shell.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WIREWATCH_", "SLACK_"))}
-    env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8", WIREWATCH_DB=str(db),
-               WIREWATCH_ALLOW_PRIVATE_FEEDS="1")
+    server, items = _updated_seed_feeds()
+    env = _cli_env(tmp_path / "shell.db")
     try:
         def shell(commands: str) -> str:
             out = subprocess.run([sys.executable, "-m", "bot", "shell"], input=commands,
