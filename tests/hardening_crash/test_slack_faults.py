@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,26 +27,18 @@ from bot.wiring import build
 from handlers.alerts import SlackSender
 from tests.hardening_crash.fault_slack import Fault, FaultySlack
 from tests.hardening_crash.news import TOPIC, topic_item
+from tests.watch.conftest import FakeClock
 from watchlists.decide import iso
 
 CHANNELS = ("C111", "C222")
 CLIENT_TIMEOUT = 0.4
 
 
-class Clock:
+class Clock(FakeClock):
+    """The watch tests' fake clock, starting on a Monday morning of 2026."""
+
     def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(seconds)
+        super().__init__(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
