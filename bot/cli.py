@@ -117,7 +117,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = ingest_paths(app.store, args.paths, analyzer=app.analyzer, progress=progress)
+            result = ingest_paths(
+                app.store, args.paths, analyzer=app.analyzer, progress=progress,
+                processes=settings.nlp_processes,
+            )
     finally:
         app.close()
     _print(

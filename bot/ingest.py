@@ -12,7 +12,9 @@ import hashlib
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -308,14 +310,63 @@ def bundled_corpus_files() -> list[Path]:
 # -- writing ------------------------------------------------------------------------------
 
 
+AHEAD = 2  # batches being analysed while an earlier one is written
+
+
+class PendingAnalyses(Protocol):
+    def result(self) -> Sequence[Any]: ...
+
+
+class _Now:
+    def __init__(self, analyses: Sequence[Any]) -> None:
+        self._analyses = analyses
+
+    def result(self) -> Sequence[Any]:
+        return self._analyses
+
+
 def ingest_drafts(
     store: Store, drafts: Sequence[ArticleDraft], analyzer: Analyzer | None = None
 ) -> IngestResult:
     """Store the drafts not already stored, with their analysis, in one transaction."""
+    return ingest_batches(store, [drafts], analyzer)
+
+
+def ingest_batches(
+    store: Store,
+    batches: Iterable[Sequence[ArticleDraft]],
+    analyzer: Analyzer | None = None,
+    *,
+    processes: int = 1,
+    on_written: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Store each batch's new drafts with their analysis, one transaction per batch.
+
+    With ``processes`` > 1 (and an analyzer that has worker processes, like ``NlpAnalyzer``)
+    the next batches are analysed in worker processes while this process writes the earlier
+    ones.  ``on_written(n)`` is called when batch ``n`` (counted from 0) is committed.
+    """
     result = IngestResult()
-    fresh: list[ArticleDraft] = []
     seen: set[str] = set()
-    for draft in drafts:
+    pending: deque[tuple[int, list[ArticleDraft], PendingAnalyses]] = deque()
+    parallel = getattr(analyzer, "parallel", None) if processes > 1 else None
+    with parallel(processes) if parallel else nullcontext():
+        for n, batch in enumerate(batches):
+            fresh = _fresh_drafts(store, batch, seen, result)
+            pending.append((n, fresh, _submit(analyzer, fresh)))
+            while len(pending) > AHEAD:
+                _write_batch(store, analyzer, *pending.popleft(), result, on_written)
+        while pending:
+            _write_batch(store, analyzer, *pending.popleft(), result, on_written)
+    return result
+
+
+def _fresh_drafts(
+    store: Store, batch: Sequence[ArticleDraft], seen: set[str], result: IngestResult
+) -> list[ArticleDraft]:
+    """The drafts with text that are neither stored nor seen earlier in this run."""
+    fresh: list[ArticleDraft] = []
+    for draft in batch:
         if not draft.text.strip():
             result.errors.append(f"{draft.origin or draft.title}: no text")
             continue
@@ -328,16 +379,35 @@ def ingest_drafts(
         if draft.url:
             seen.add(draft.url)
         fresh.append(draft)
-    if not fresh:
-        return result
-    analyses: Sequence[Any] = analyzer.analyze(fresh) if analyzer else [None] * len(fresh)
-    with store.transaction():
-        for draft, analysis in zip(fresh, analyses, strict=True):
-            article_id = store.insert_article(draft.fields())
-            if analyzer is not None:
-                _save_analysis(store, analyzer, article_id, draft, analysis, result)
-            result.new_ids.append(article_id)
-    return result
+    return fresh
+
+
+def _submit(analyzer: Analyzer | None, drafts: list[ArticleDraft]) -> PendingAnalyses:
+    if not drafts:
+        return _Now([])
+    if analyzer is None:
+        return _Now([None] * len(drafts))
+    submit = getattr(analyzer, "submit", None)
+    if submit is not None:
+        pending: PendingAnalyses = submit(drafts)
+        return pending
+    return _Now(analyzer.analyze(drafts))
+
+
+def _write_batch(
+    store: Store, analyzer: Analyzer | None, n: int, drafts: list[ArticleDraft],
+    pending: PendingAnalyses, result: IngestResult, on_written: Callable[[int], None] | None,
+) -> None:
+    if drafts:
+        analyses = pending.result()
+        with store.transaction():
+            for draft, analysis in zip(drafts, analyses, strict=True):
+                article_id = store.insert_article(draft.fields())
+                if analyzer is not None:
+                    _save_analysis(store, analyzer, article_id, draft, analysis, result)
+                result.new_ids.append(article_id)
+    if on_written:
+        on_written(n)
 
 
 def _save_analysis(
@@ -365,26 +435,38 @@ def ingest_paths(
     *,
     analyzer: Analyzer | None = None,
     batch_size: int = 64,
+    processes: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
-    """Index files and folders; ``progress(done, total)`` is called after each file."""
+    """Index files and folders, ``batch_size`` articles per transaction; ``progress(done,
+    total)`` is called as the files' articles are committed.  ``processes`` > 1 analyses in
+    that many worker processes (see ``ingest_batches``)."""
     files = list(iter_files(paths))
-    result = IngestResult()
-    batch: list[ArticleDraft] = []
-    for n, path in enumerate(files, 1):
-        try:
-            drafts, errors = read_file(path)
-        except OSError as exc:
-            drafts, errors = [], [f"{path}: {exc.strerror or exc}"]
-        result.errors.extend(errors)
-        batch.extend(drafts)
-        if len(batch) >= batch_size:
-            result.merge(ingest_drafts(store, batch, analyzer))
-            batch = []
+    read_errors: list[str] = []
+    files_done: list[int] = []  # files read when batch n was cut
+
+    def batches() -> Iterator[list[ArticleDraft]]:
+        batch: list[ArticleDraft] = []
+        for n, path in enumerate(files, 1):
+            try:
+                drafts, errors = read_file(path)
+            except OSError as exc:
+                drafts, errors = [], [f"{path}: {exc.strerror or exc}"]
+            read_errors.extend(errors)
+            batch.extend(drafts)
+            if len(batch) >= batch_size:
+                files_done.append(n)
+                yield batch
+                batch = []
+        files_done.append(len(files))
+        yield batch
+
+    def written(n: int) -> None:
         if progress:
-            progress(n, len(files))
-    if batch:
-        result.merge(ingest_drafts(store, batch, analyzer))
+            progress(files_done[n], len(files))
+
+    result = ingest_batches(store, batches(), analyzer, processes=processes, on_written=written)
+    result.errors[:0] = read_errors
     return result
 
 

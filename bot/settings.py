@@ -38,10 +38,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("WIREWATCH_ADMINS", "", "comma-separated Slack user IDs allowed to manage feeds"),
     SettingSpec("WIREWATCH_POLL_SECONDS", "900", "default seconds between checks of a feed"),
     SettingSpec("PORT", "3000", "HTTP port for `wirewatch serve --http`"),
+    SettingSpec("WIREWATCH_NLP_PROCESSES", "auto",
+                "worker processes for large ingestions (auto: the CPU count, at most 4)"),
 )
+MAX_NLP_PROCESSES = 16
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+def default_nlp_processes() -> int:
+    """One per CPU, at most 4 (each holds its own copy of the model, ~0.5–0.7 GB)."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def default_db_path() -> Path:
@@ -60,12 +68,14 @@ class Settings:
     admins: frozenset[str] = frozenset()
     poll_seconds: int = 900
     port: int = 3000
+    nlp_processes: int = field(default_factory=default_nlp_processes)
 
     def __repr__(self) -> str:  # never print secrets
         return (
             f"Settings(db_path={str(self.db_path)!r}, slack_api_url={self.slack_api_url!r}, "
             f"spacy_model={self.spacy_model!r}, allow_private_feeds={self.allow_private_feeds}, "
             f"admins={sorted(self.admins)!r}, poll_seconds={self.poll_seconds}, port={self.port}, "
+            f"nlp_processes={self.nlp_processes}, "
             f"tokens={'set' if self.slack_bot_token else 'unset'})"
         )
 
@@ -134,4 +144,11 @@ def load_settings(
             minimum=30, maximum=7 * 24 * 3600,
         ),
         port=_int("PORT", get("PORT") or "3000", minimum=1, maximum=65535),
+        nlp_processes=_processes(get("WIREWATCH_NLP_PROCESSES")),
     )
+
+
+def _processes(raw: str | None) -> int:
+    if raw is None or raw.lower() == "auto":
+        return default_nlp_processes()
+    return _int("WIREWATCH_NLP_PROCESSES", raw, minimum=1, maximum=MAX_NLP_PROCESSES)

@@ -10,8 +10,10 @@ import difflib
 import json
 import logging
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.ingest import ArticleDraft
 from bot.nlp import NLP_VERSION, when
@@ -21,11 +23,12 @@ from bot.store import ArticleRow, Store
 
 if TYPE_CHECKING:
     from bot.nlp.extract import ActorX, ArticleAnalysis, EventX
+    from bot.nlp.workers import AnalysisPool
 
 log = logging.getLogger(__name__)
 
 PIPE_BATCH = 64
-PROCESS_THRESHOLD = 400  # paragraphs; below this, worker processes cost more than they save
+POOL_MIN_ARTICLES = 16  # smaller batches are analysed in this process (no worker round trip)
 
 
 class NlpAnalyzer:
@@ -38,6 +41,7 @@ class NlpAnalyzer:
         self.settings = settings
         self._nlp = nlp
         self._aliases = aliases
+        self._pool: AnalysisPool | None = None
 
     @property
     def loaded(self) -> bool:
@@ -72,37 +76,36 @@ class NlpAnalyzer:
         if not drafts:
             return []
         nlp = self.nlp  # a missing model is a UserError for the caller, not an article's fault
+        return link_batch_surnames(analyze_drafts(nlp, self.aliases, drafts))
+
+    # -- worker processes (large ingestions) ----------------------------------------------------
+
+    @contextmanager
+    def parallel(self, processes: int) -> Iterator[NlpAnalyzer]:
+        """Within the block, ``submit`` hands batches of ``POOL_MIN_ARTICLES`` or more to
+        ``processes`` worker processes (started on first use, stopped at the end)."""
+        from bot.nlp.workers import AnalysisPool
+
+        if processes < 2 or self._pool is not None:
+            yield self
+            return
+        self._pool = AnalysisPool(self.settings, self.aliases, processes, self._analyze_here)
         try:
-            return list(self._analyze(nlp, drafts))
-        except Exception:
-            if len(drafts) == 1:
-                log.exception("NLP analysis failed for %s", _label(drafts[0]))
-                return [AnalysisFailed(_error_text())]
-            log.warning("NLP analysis of a batch of %d failed; analysing one by one", len(drafts))
-        out: list[ArticleAnalysis | AnalysisFailed] = []
-        for draft in drafts:
-            try:
-                out.extend(self._analyze(nlp, [draft]))
-            except Exception:
-                log.exception("NLP analysis failed for %s", _label(draft))
-                out.append(AnalysisFailed(_error_text()))
-        return out
+            yield self
+        finally:
+            pool, self._pool = self._pool, None
+            pool.close()
 
-    def _analyze(self, nlp: Any, drafts: Sequence[ArticleDraft]) -> list[ArticleAnalysis]:
-        from bot.nlp.extract import analyses_from_docs, split_paragraphs
+    def submit(self, drafts: Sequence[ArticleDraft]) -> PendingAnalyses:
+        """Start analysing ``drafts``; ``.result()`` gives what ``analyze`` would return."""
+        pool = self._pool
+        if pool is None or pool.broken or len(drafts) < POOL_MIN_ARTICLES:
+            done = self.analyze(drafts)
+            return _Done(done)
+        return _Linked(pool.submit(drafts))
 
-        plans = [split_paragraphs(d.title, d.text) for d in drafts]
-        texts = [p for plan in plans for p, _o, _h in plan]
-        n_process = 2 if len(texts) >= PROCESS_THRESHOLD and _may_fork() else 1
-        docs = list(nlp.pipe(texts, batch_size=PIPE_BATCH, n_process=n_process))
-        out: list[ArticleAnalysis] = []
-        i = 0
-        for draft, plan in zip(drafts, plans, strict=True):
-            article_docs = docs[i : i + len(plan)]
-            i += len(plan)
-            out.append(analyses_from_docs(self.aliases, article_docs, plan, draft.published))
-        link_batch_surnames(out)
-        return out
+    def _analyze_here(self, drafts: Sequence[ArticleDraft]) -> list[Any]:
+        return analyze_drafts(self.nlp, self.aliases, drafts)
 
     def save(self, store: Store, article_id: int, draft: ArticleDraft, analysis: Any) -> None:
         """Save the analysis in a savepoint of its own.  If it cannot be saved (or could not be
@@ -137,6 +140,67 @@ class AnalysisFailed:
         return f"AnalysisFailed({self.error!r})"
 
 
+class PendingAnalyses(Protocol):
+    def result(self) -> list[Any]: ...
+
+
+class _Done:
+    def __init__(self, analyses: list[Any]) -> None:
+        self._analyses = analyses
+
+    def result(self) -> list[Any]:
+        return self._analyses
+
+
+class _Linked:
+    """A pool's pending batch; surnames are linked across the whole batch when it is done."""
+
+    def __init__(self, pending: PendingAnalyses) -> None:
+        self._pending = pending
+
+    def result(self) -> list[Any]:
+        return link_batch_surnames(self._pending.result())
+
+
+def analyze_drafts(
+    nlp: Any, aliases: AliasTable, drafts: Sequence[ArticleDraft]
+) -> list[ArticleAnalysis | AnalysisFailed]:
+    """Parse and extract (in this process, or in a worker).  When the batch fails, each draft
+    is analysed alone; a draft that still fails gets an ``AnalysisFailed``."""
+    try:
+        return list(_analyze(nlp, aliases, drafts))
+    except Exception:
+        if len(drafts) == 1:
+            log.exception("NLP analysis failed for %s", _label(drafts[0]))
+            return [AnalysisFailed(_error_text())]
+        log.warning("NLP analysis of a batch of %d failed; analysing one by one", len(drafts))
+    out: list[ArticleAnalysis | AnalysisFailed] = []
+    for draft in drafts:
+        try:
+            out.extend(_analyze(nlp, aliases, [draft]))
+        except Exception:
+            log.exception("NLP analysis failed for %s", _label(draft))
+            out.append(AnalysisFailed(_error_text()))
+    return out
+
+
+def _analyze(
+    nlp: Any, aliases: AliasTable, drafts: Sequence[ArticleDraft]
+) -> list[ArticleAnalysis]:
+    from bot.nlp.extract import analyses_from_docs, split_paragraphs
+
+    plans = [split_paragraphs(d.title, d.text) for d in drafts]
+    texts = [p for plan in plans for p, _o, _h in plan]
+    docs = list(nlp.pipe(texts, batch_size=PIPE_BATCH))
+    out: list[ArticleAnalysis] = []
+    i = 0
+    for draft, plan in zip(drafts, plans, strict=True):
+        article_docs = docs[i : i + len(plan)]
+        i += len(plan)
+        out.append(analyses_from_docs(aliases, article_docs, plan, draft.published))
+    return out
+
+
 def _label(draft: ArticleDraft) -> str:
     return draft.origin or draft.url or draft.guid or repr(draft.title[:80])
 
@@ -148,18 +212,12 @@ def _error_text() -> str:
     return f"{type(exc).__name__}: {exc}" if exc is not None else "unknown error"
 
 
-def _may_fork() -> bool:
-    """Worker processes are forked: only from a single-threaded process (the CLI), never
-    beside the scheduler's or Slack's threads, whose locks a fork would copy held."""
-    import threading
+def link_batch_surnames(batch: list[Any]) -> list[Any]:
+    """"Trump" alone in one article is "Donald Trump" of another article of the batch (the
+    batch's ``AnalysisFailed`` entries are left alone).  Returns ``batch``."""
+    from bot.nlp.extract import ArticleAnalysis
 
-    return threading.active_count() == 1
-
-
-def link_batch_surnames(analyses: list[ArticleAnalysis]) -> None:
-    """"Trump" alone in one article is "Donald Trump" of another article of the batch."""
-    from bot.nlp.extract import ActorX  # noqa: F401
-
+    analyses = [a for a in batch if isinstance(a, ArticleAnalysis)]
     people: dict[str, dict[str, ActorX]] = {}
     for a in analyses:
         for key, actor in a.actors.items():
@@ -175,6 +233,7 @@ def link_batch_surnames(analyses: list[ArticleAnalysis]) -> None:
                 mapping[key] = next(iter(full.values()))
         if mapping:
             a.remap(mapping)
+    return batch
 
 
 def _resolve_single_names(store: Store, analysis: ArticleAnalysis) -> None:
@@ -413,23 +472,44 @@ def group_event(store: Store, event_id: int) -> int:
 
 
 def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
-    """Analyse articles stored without NLP (or by an older version).  Returns how many."""
+    """Analyse articles stored without NLP (or by an older version).  Returns how many.
+
+    With ``WIREWATCH_NLP_PROCESSES`` > 1, the next batch is analysed in worker processes while
+    this one is saved."""
     done = 0
     tried: set[int] = set()
-    while True:
-        rows = [
-            r for r in store.nlp_articles_to_analyse(analyzer.version, limit=batch)
-            if r.id not in tried
-        ]
-        if not rows:  # (an article tried once and still listed is not tried again)
-            return done
-        tried.update(r.id for r in rows)
-        drafts = [_draft_of(r) for r in rows]
-        analyses = analyzer.analyze(drafts)
-        with store.transaction():
-            for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
-                analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
-        done += len(rows)
+    processes = analyzer.settings.nlp_processes if analyzer.settings else 1
+
+    def batches() -> Iterator[list[ArticleRow]]:
+        while True:
+            rows = [
+                r for r in store.nlp_articles_to_analyse(analyzer.version, limit=batch * 2 + 1)
+                if r.id not in tried
+            ][:batch]
+            if not rows:  # (an article tried once and still listed is not tried again)
+                return
+            tried.update(r.id for r in rows)
+            yield rows
+
+    pending: deque[tuple[list[ArticleRow], list[ArticleDraft], PendingAnalyses]] = deque()
+    with analyzer.parallel(processes):
+        for rows in batches():
+            drafts = [_draft_of(r) for r in rows]
+            pending.append((rows, drafts, analyzer.submit(drafts)))
+            while len(pending) > 1:
+                done += _save_rows(store, analyzer, *pending.popleft())
+        while pending:
+            done += _save_rows(store, analyzer, *pending.popleft())
+    return done
+
+
+def _save_rows(store: Store, analyzer: NlpAnalyzer, rows: list[ArticleRow],
+               drafts: list[ArticleDraft], pending: PendingAnalyses) -> int:
+    analyses = pending.result()
+    with store.transaction():
+        for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
+            analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
+    return len(rows)
 
 
 def _draft_of(row: ArticleRow) -> ArticleDraft:

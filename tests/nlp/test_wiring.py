@@ -80,19 +80,12 @@ class _SpyNlp:
         return self._nlp.pipe(texts, batch_size=kwargs.get("batch_size", 64))
 
 
-def test_pipe_in_batches_and_processes_only_for_big_batches(
-    nlp: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import bot.nlp.analyzer as analyzer_module
-
+def test_pipe_in_batches_in_process(nlp: Any) -> None:
     spy = _SpyNlp(nlp)
     analyzer = NlpAnalyzer(None, nlp=spy)
     out = analyzer.analyze(_drafts())
-    assert len(out) == 2 and spy.calls[-1]["n_process"] == 1
-    assert spy.calls[-1]["batch_size"] >= 16
-    monkeypatch.setattr(analyzer_module, "PROCESS_THRESHOLD", 5)
-    analyzer.analyze(_drafts())
-    assert spy.calls[-1]["n_process"] == 2
+    assert len(out) == 2 and spy.calls[-1]["batch_size"] >= 16
+    assert spy.calls[-1].get("n_process", 1) == 1  # worker processes are the pool's job
 
 
 def test_headline_does_not_merge_into_the_first_sentence(nlp: Any) -> None:
