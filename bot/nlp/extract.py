@@ -445,9 +445,10 @@ class ArticleExtractor:
         last_person: str | None = None
         last_group: str | None = None
         for di, doc in enumerate(self.docs):
-            if self.paragraphs[di][2] and not any(c in doc.text for c in QUOTE_CHARS):
+            doc_text = doc.text  # (built from the tokens on every access)
+            if self.paragraphs[di][2] and not any(c in doc_text for c in QUOTE_CHARS):
                 continue
-            spans = _quote_spans(doc.text)
+            spans = _quote_spans(doc_text)
             found: list[tuple[int, int, QuoteX]] = []
             prev_in_para: QuoteX | None = None
             cursor = 0
@@ -457,8 +458,8 @@ class ArticleExtractor:
                     doc, di, cursor, qs, last_person, last_group
                 )
                 cursor = qe
-                text = doc.text[qs + 1 : qe - 1].strip()
-                sent = doc.char_span(qs, min(qe, len(doc.text)), alignment_mode="expand")
+                text = doc_text[qs + 1 : qe - 1].strip()
+                sent = doc.char_span(qs, min(qe, len(doc_text)), alignment_mode="expand")
                 sents = list(sent.sents) if sent is not None else []  # type: ignore[attr-defined]
                 key, stext = self._speaker(doc, di, qs, qe, spans, sents, last_person, last_group)
                 if len(text.split()) < _QUOTE_MIN_WORDS:
@@ -468,7 +469,7 @@ class ArticleExtractor:
                 if key is None and stext is None:
                     if prev_in_para is not None:
                         key, stext = prev_in_para.speaker_key, prev_in_para.speaker_text
-                    elif self._whole_paragraph_quote(doc.text, qs, qe):
+                    elif self._whole_paragraph_quote(doc_text, qs, qe):
                         key, stext = last_speaker
                 first_sent = sents[0] if sents else next(iter(doc.sents))
                 ref = self.statement_ref(di, first_sent, (qs, qe))
@@ -486,7 +487,7 @@ class ArticleExtractor:
                 if key or stext:
                     last_speaker = (key, stext)
             last_person, last_group = self._last_subjects(
-                doc, di, cursor, len(doc.text), last_person, last_group
+                doc, di, cursor, len(doc_text), last_person, last_group
             )
             ranges[di] = found
         return ranges
