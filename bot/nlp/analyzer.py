@@ -190,13 +190,12 @@ def _analyze(
     from bot.nlp.extract import analyses_from_docs, split_paragraphs
 
     plans = [split_paragraphs(d.title, d.text) for d in drafts]
-    texts = [p for plan in plans for p, _o, _h in plan]
-    docs = list(nlp.pipe(texts, batch_size=PIPE_BATCH))
+    texts = (p for plan in plans for p, _o, _h in plan)
+    docs = iter(nlp.pipe(texts, batch_size=PIPE_BATCH))
     out: list[ArticleAnalysis] = []
-    i = 0
     for draft, plan in zip(drafts, plans, strict=True):
-        article_docs = docs[i : i + len(plan)]
-        i += len(plan)
+        # an article's docs are dropped once it is analysed: memory stays one pipe batch deep
+        article_docs = [next(docs) for _ in plan]
         out.append(analyses_from_docs(aliases, article_docs, plan, draft.published))
     return out
 
