@@ -670,7 +670,8 @@ class Store:
     def nlp_find_actors(self, key: str) -> list[dict[str, Any]]:
         """Actors whose key or one of whose aliases is ``key``, most mentioned first."""
         sql = """
-            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a
             WHERE a.key = ? OR a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_key = ?)
             ORDER BY mentions DESC, a.id
@@ -681,7 +682,8 @@ class Store:
     def nlp_find_actors_by_word(self, word_key: str) -> list[dict[str, Any]]:
         """Actors one of whose name words is ``word_key`` (a surname alone, a first name)."""
         sql = """
-            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a
             WHERE ' ' || a.key || ' ' LIKE ? OR a.id IN (
                 SELECT actor_id FROM actor_aliases WHERE ' ' || alias_key || ' ' LIKE ?)
@@ -694,7 +696,8 @@ class Store:
     def nlp_all_actors(self) -> list[dict[str, Any]]:
         sql = """
             SELECT a.id, a.key, a.name, a.type,
-                   (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+                   (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a ORDER BY mentions DESC, a.id
         """
         with self.lock:
@@ -710,7 +713,7 @@ class Store:
             return [
                 str(r[0])
                 for r in self.db.execute(
-                    "SELECT DISTINCT m.text FROM mentions m WHERE m.actor_id = ? "
+                    "SELECT text FROM actor_mention_texts WHERE actor_id = ? AND n > 0 "
                     "UNION SELECT alias FROM actor_aliases WHERE actor_id = ?",
                     [actor_id, actor_id],
                 )
@@ -720,7 +723,8 @@ class Store:
         with self.lock:
             return int(
                 self.db.execute(
-                    "SELECT count(*) FROM mentions WHERE actor_id = ?", [actor_id]
+                    "SELECT coalesce(sum(n), 0) FROM actor_mention_texts WHERE actor_id = ?",
+                    [actor_id],
                 ).fetchone()[0]
             )
 
@@ -758,7 +762,7 @@ class Store:
     def nlp_actor_event_rows(self, actor_id: int) -> list[dict[str, Any]]:
         sql = """
             SELECT e.* FROM events e
-            WHERE EXISTS (SELECT 1 FROM json_each(e.actor_ids) j WHERE j.value = ?)
+            WHERE e.id IN (SELECT event_id FROM event_actors WHERE actor_id = ?)
             ORDER BY e.id
         """
         with self.lock:
@@ -767,12 +771,9 @@ class Store:
     def nlp_related_actors(self, actor_id: int, limit: int = 8) -> list[dict[str, Any]]:
         """Actors mentioned in the same sentences, most often first."""
         sql = """
-            SELECT a.name, count(*) AS count FROM mentions m1
-            JOIN mentions m2 ON m2.article_id = m1.article_id AND m2.sentence = m1.sentence
-                AND m2.actor_id != m1.actor_id
-            JOIN actors a ON a.id = m2.actor_id
-            WHERE m1.actor_id = ?
-            GROUP BY a.id ORDER BY count DESC, a.name LIMIT ?
+            SELECT a.name, p.n AS count FROM actor_pairs p JOIN actors a ON a.id = p.other_id
+            WHERE p.actor_id = ? AND p.n > 0
+            ORDER BY count DESC, a.name LIMIT ?
         """
         with self.lock:
             return list(self.db.query(sql, [actor_id, limit]))
@@ -1200,6 +1201,141 @@ class Store:
                 f"SELECT id FROM articles WHERE {where} ORDER BY id", params
             )]
         return len(ids), ids[:limit]
+
+    # -- nlp lookups at scale --
+    # Bounded, indexed reads for ``who`` and ``events`` over the tables migration m102 keeps
+    # (actor_mention_texts, actor_articles, actor_pairs, event_actors, events_fts).
+
+    def nlp_actor_article_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
+        """The actor's ``limit`` oldest articles (undated last), as ``nlp_actor_articles``."""
+        cols = "a.id, a.title, a.published AS date, a.source, a.url"
+        with self.lock:
+            rows = list(self.db.query(
+                f"SELECT {cols} FROM actor_articles x JOIN articles a ON a.id = x.article_id "
+                "WHERE x.actor_id = ? AND x.published IS NOT NULL "
+                "ORDER BY x.published, x.article_id LIMIT ?", [actor_id, limit]))
+            if len(rows) < limit:
+                rows += list(self.db.query(
+                    f"SELECT {cols} FROM actor_articles x JOIN articles a ON a.id = x.article_id "
+                    "WHERE x.actor_id = ? AND x.published IS NULL "
+                    "ORDER BY x.article_id LIMIT ?", [actor_id, limit - len(rows)]))
+        return rows
+
+    def nlp_actor_article_stats(self, actor_id: int) -> tuple[int, str | None, str | None]:
+        """(articles mentioning or quoting the actor, first date, last date)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT count(*), min(published), max(published) FROM actor_articles "
+                "WHERE actor_id = ?", [actor_id]).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def nlp_actor_distinct_roles(self, actor_id: int) -> list[dict[str, Any]]:
+        """The first row of each distinct role of the actor, in row order."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT role, date, article_id FROM roles WHERE id IN ("
+                "SELECT min(id) FROM roles WHERE actor_id = ? GROUP BY role) ORDER BY id",
+                [actor_id]))
+
+    def nlp_actor_quote_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
+        """The actor's first ``limit`` quotes (in row order), as ``nlp_actor_quotes``."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT q.*, a.name AS speaker FROM quotes q "
+                "LEFT JOIN actors a ON a.id = q.speaker_id "
+                "WHERE q.speaker_id = ? ORDER BY q.id LIMIT ?", [actor_id, limit]))
+
+    def nlp_actor_quote_count(self, actor_id: int) -> int:
+        with self.lock:
+            return int(self.db.execute(
+                "SELECT count(*) FROM quotes WHERE speaker_id = ?", [actor_id]).fetchone()[0])
+
+    @staticmethod
+    def _nlp_event_where(
+        actor_id: int | None, types: Sequence[str], words: Sequence[str],
+        since: str | None, until: str | None,
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses over ``events e``: the actor's events, types (prefixes), words (in the
+        type, sentence, actors, targets or place, as ``LIKE '%word%'``), date bounds (the
+        first and last day they cover, YYYY-MM-DD)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if actor_id is not None:
+            where.append("e.id IN (SELECT event_id FROM event_actors WHERE actor_id = ?)")
+            params.append(actor_id)
+        if types:
+            where.append("(" + " OR ".join("e.type GLOB ?" for _ in types) + ")")
+            params.extend(f"{t}*" for t in types)
+        fts = [w for w in words if len(w) >= 3 and w.isascii() and not set(w) & set('"%_')]
+        if fts:  # a trigram phrase finds exactly what LIKE '%word%' does (ASCII, 3+ chars)
+            where.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+            params.append(" AND ".join('"' + w + '"' for w in fts))
+        for w in words:
+            if w in fts:
+                continue
+            where.append(
+                "(lower(e.type) LIKE ? OR lower(e.sentence) LIKE ? OR lower(e.actors) LIKE ? "
+                "OR lower(e.targets) LIKE ? OR lower(coalesce(e.place, '')) LIKE ?)")
+            params.extend([f"%{w}%"] * 5)
+        # the first and last day the event's date (a day, a month or a year) covers
+        if since:
+            where.append("e.date IS NOT NULL AND (CASE WHEN length(e.date) >= 10 THEN "
+                         "substr(e.date, 1, 10) WHEN length(e.date) = 7 THEN e.date || '-31' "
+                         "ELSE substr(e.date, 1, 4) || '-12-31' END) >= ?")
+            params.append(since)
+        if until:
+            where.append("e.date IS NOT NULL AND (CASE WHEN length(e.date) >= 10 THEN "
+                         "substr(e.date, 1, 10) WHEN length(e.date) = 7 THEN e.date || '-01' "
+                         "ELSE substr(e.date, 1, 4) || '-01-01' END) <= ?")
+            params.append(until)
+        return where, params
+
+    def nlp_event_candidates(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+        by_date: bool = False, limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` matching event rows: by id, or oldest first (undated last)."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            if not by_date:
+                return list(self.db.query(
+                    f"SELECT e.* FROM events e WHERE {cond} ORDER BY e.id LIMIT ?",
+                    [*params, limit]))
+            rows = list(self.db.query(
+                f"SELECT e.* FROM events e WHERE {cond} AND e.date IS NOT NULL "
+                "ORDER BY e.date, e.article_id, e.id LIMIT ?", [*params, limit]))
+            if len(rows) < limit and not (since or until):
+                rows += list(self.db.query(
+                    f"SELECT e.* FROM events e WHERE {cond} AND e.date IS NULL "
+                    "ORDER BY e.article_id, e.id LIMIT ?", [*params, limit - len(rows)]))
+        return rows
+
+    def nlp_event_group_count(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+    ) -> int:
+        """How many distinct events (groups of rows telling the same one) match."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(DISTINCT coalesce(e.group_id, e.id)) FROM events e WHERE {cond}",
+                params).fetchone()[0])
+
+    def nlp_event_group_members(
+        self, group_ids: Sequence[int], per_group: int
+    ) -> list[dict[str, Any]]:
+        """The first ``per_group`` rows (by id) of each group, ordered by id."""
+        if not group_ids:
+            return []
+        with self.lock:
+            return list(self.db.query(
+                "SELECT e.* FROM json_each(?) g, events e WHERE e.id IN ("
+                "SELECT y.id FROM events y WHERE y.group_id = g.value ORDER BY y.id LIMIT ?) "
+                "ORDER BY e.id",
+                [json.dumps(sorted(set(group_ids))), per_group]))
 
     # -- harden --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -36,7 +37,12 @@ from bot.replies import (
 )
 from bot.store import Store
 
-MAX_EVENTS = 200
+MAX_EVENTS = 200  # events in an ``events`` reply (its ``total`` counts them all)
+WHO_ARTICLES = 50  # articles, quotes and events in a ``who`` profile (with their totals)
+WHO_QUOTES = 20
+WHO_EVENTS = 20
+ROW_CAP = 500  # up to this many matching event rows, timelines are exact; beyond, bounded
+MEMBER_CAP = 20  # rows (so sources) read per event group
 _APPROX = re.compile(
     r"(?:about|around|some|nearly|almost|roughly|approximately|over|more than|at least|"
     r"fewer than|less than|up to|under|hundreds|thousands|millions)\b", re.IGNORECASE
@@ -55,6 +61,15 @@ _TYPE_WORDS = {
     "detain": "detention", "detention": "detention", "transfer": "deportation_flight",
     "sanction": "sanction",
 }
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which event rows a timeline covers: an actor's, or those of types and with words."""
+
+    actor_id: int | None = None
+    types: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -186,27 +201,29 @@ class Lookups:
         )
         roles: list[RoleView] = []
         seen_roles: set[str] = set()
-        for r in self.store.nlp_actor_roles(actor_id):
+        for r in self.store.nlp_actor_distinct_roles(actor_id):
             k = fold(str(r["role"]))
             if k not in seen_roles:
                 seen_roles.add(k)
                 roles.append(RoleView(str(r["role"]), r["date"], r["article_id"]))
         articles = [
             ArticleRef(int(a["id"]), str(a["title"]), a["date"], a["source"], a["url"])
-            for a in self.store.nlp_actor_articles(actor_id)
+            for a in self.store.nlp_actor_article_page(actor_id, WHO_ARTICLES)
         ]
+        n_articles, first_seen, last_seen = self.store.nlp_actor_article_stats(actor_id)
         quotes = [
             QuoteRef(text=str(q["text"]), article_id=int(q["article_id"]), speaker=q["speaker"],
                      date=q["date"])
-            for q in self.store.nlp_actor_quotes(actor_id)
+            for q in self.store.nlp_actor_quote_page(actor_id, WHO_QUOTES)
         ]
-        rows = self.store.nlp_actor_event_rows(actor_id)
-        events = self.event_views(rows)
+        n_quotes = len(quotes)
+        if n_quotes >= WHO_QUOTES:
+            n_quotes = self.store.nlp_actor_quote_count(actor_id)
+        events, n_events = self.event_page(EventFilter(actor_id=actor_id), limit=WHO_EVENTS)
         related = [
             RelatedActor(str(r["name"]), int(r["count"]))
             for r in self.store.nlp_related_actors(actor_id)
         ]
-        dates = sorted(a.date for a in articles if a.date)
         return ActorProfile(
             id=actor_id,
             name=name,
@@ -218,8 +235,11 @@ class Lookups:
             quotes=quotes,
             events=events,
             related=related,
-            first_seen=dates[0] if dates else None,
-            last_seen=dates[-1] if dates else None,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            articles_total=max(n_articles, len(articles)),
+            quotes_total=n_quotes,
+            events_total=n_events,
         )
 
     # -- events --------------------------------------------------------------------------
@@ -231,7 +251,7 @@ class Lookups:
         if not group_ids:
             return []
         members: dict[int, list[dict[str, Any]]] = {}
-        for r in self.store.nlp_event_rows(group_ids=group_ids):
+        for r in self.store.nlp_event_group_members(group_ids, MEMBER_CAP):
             members.setdefault(int(r["group_id"] or r["id"]), []).append(r)
         for r in rows:  # rows without a group yet
             gid = int(r["group_id"] or r["id"])
@@ -240,6 +260,41 @@ class Lookups:
         views = [_merge(group) for group in members.values() if group]
         return sort_views(views)
 
+    def event_page(
+        self, f: EventFilter, *, since: str | None = None, until: str | None = None,
+        limit: int = MAX_EVENTS,
+    ) -> tuple[list[EventView], int]:
+        """(the first ``limit`` events matching, oldest first; how many match in all).
+
+        Up to ``ROW_CAP`` matching rows, every one is grouped and merged (exact).  Beyond, the
+        ``ROW_CAP`` oldest rows (by their own date) make the page and an indexed count the
+        total, so the cost no longer grows with the index.
+        """
+        rows = self.store.nlp_event_candidates(
+            actor_id=f.actor_id, types=f.types, words=f.words, limit=ROW_CAP + 1)
+        if len(rows) <= ROW_CAP:
+            views = self.event_views(rows)
+            if since or until:
+                views = [v for v in views if _in_range(v.date, since, until)]
+            return views[:limit], len(views)
+        start = _span(since)[0] if since else None
+        end = _span(until)[1] if until else None
+        rows = self.store.nlp_event_candidates(
+            actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end,
+            by_date=True, limit=ROW_CAP)
+        keep: list[int] = []
+        for r in rows:
+            gid = int(r["group_id"] or r["id"])
+            if gid not in keep:
+                keep.append(gid)
+        wanted = set(keep[:limit])
+        views = self.event_views(r for r in rows if int(r["group_id"] or r["id"]) in wanted)
+        if since or until:
+            views = [v for v in views if _in_range(v.date, since, until)]
+        total = self.store.nlp_event_group_count(
+            actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end)
+        return views[:limit], max(total, len(views))
+
     def events(
         self, topic: str | None, since: str | None, until: str | None,
         today: date | None = None,
@@ -247,26 +302,21 @@ class Lookups:
         since_iso = _bound(since, "since", today)
         until_iso = _bound(until, "until", today)
         actor_name: str | None = None
-        rows: list[dict[str, Any]]
+        f = EventFilter()
         if topic:
             actor, _c = self.resolve(topic)
             if actor is not None and _looks_like_name(topic):
                 actor_name = str(actor["name"])
-                rows = self.store.nlp_actor_event_rows(int(actor["id"]))
+                f = EventFilter(actor_id=int(actor["id"]))
             else:
-                rows = self._topic_rows(topic)
-        else:
-            rows = self.store.nlp_event_rows()
-        views = self.event_views(rows)
-        if since_iso or until_iso:
-            views = [v for v in views if _in_range(v.date, since_iso, until_iso)]
-        total = len(views)
+                f = self._topic_filter(topic)
+        views, total = self.event_page(f, since=since_iso, until=until_iso, limit=MAX_EVENTS)
         return EventsReply(
-            topic=topic, since=since_iso, until=until_iso, events=views[:MAX_EVENTS],
+            topic=topic, since=since_iso, until=until_iso, events=views,
             total=total, actor=actor_name,
         )
 
-    def _topic_rows(self, topic: str) -> list[dict[str, Any]]:
+    def _topic_filter(self, topic: str) -> EventFilter:
         words = [fold(w) for w in re.findall(r"[\w'’-]+", topic)]
         words = [w for w in words if w not in _STOPWORDS]
         types: set[str] = set()
@@ -277,10 +327,7 @@ class Lookups:
                 types.update(matched)
             else:
                 plain.append(w[:-1] if len(w) > 4 and w.endswith("s") else w)
-        rows = self.store.nlp_events_matching(plain)
-        if types:
-            rows = [r for r in rows if any(str(r["type"]).startswith(t) for t in types)]
-        return rows
+        return EventFilter(types=tuple(sorted(types)), words=tuple(plain))
 
     # -- article ---------------------------------------------------------------------------
 
