@@ -431,6 +431,12 @@ def m102_nlp_lookup_indexes(db: Database) -> None:
         "CASE WHEN json_valid(e.actor_ids) THEN e.actor_ids ELSE '[]' END) j"
     )
     db.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+    # actor names by trigram: "did you mean" candidates without reading every actor
+    db.execute(
+        "CREATE VIRTUAL TABLE actor_names_fts USING fts5(name, content='actors', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO actor_names_fts(actor_names_fts) VALUES ('rebuild')")
 
     new, old = "NEW", "OLD"
     _m102_trigger(db, "trg_m102_mentions_ins", "AFTER INSERT ON mentions",
@@ -458,4 +464,12 @@ def m102_nlp_lookup_indexes(db: Database) -> None:
                   _M102_EVENT_OUT.format(r=old) + _M102_EVENT_IN.format(r=new))
     _m102_trigger(db, "trg_m102_actors_del", "AFTER DELETE ON actors",
                   "DELETE FROM actor_mention_texts WHERE actor_id = OLD.id AND n <= 0; "
-                  "DELETE FROM actor_pairs WHERE actor_id = OLD.id AND n <= 0;")
+                  "DELETE FROM actor_pairs WHERE actor_id = OLD.id AND n <= 0; "
+                  "INSERT INTO actor_names_fts(actor_names_fts, rowid, name) "
+                  "VALUES ('delete', OLD.id, OLD.name);")
+    _m102_trigger(db, "trg_m102_actors_ins", "AFTER INSERT ON actors",
+                  "INSERT INTO actor_names_fts(rowid, name) VALUES (NEW.id, NEW.name);")
+    _m102_trigger(db, "trg_m102_actors_name", "AFTER UPDATE OF name ON actors",
+                  "INSERT INTO actor_names_fts(actor_names_fts, rowid, name) "
+                  "VALUES ('delete', OLD.id, OLD.name); "
+                  "INSERT INTO actor_names_fts(rowid, name) VALUES (NEW.id, NEW.name);")

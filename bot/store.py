@@ -1324,6 +1324,38 @@ class Store:
                 f"SELECT count(DISTINCT coalesce(e.group_id, e.id)) FROM events e WHERE {cond}",
                 params).fetchone()[0])
 
+    def nlp_actor_count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM actors").fetchone()[0])
+
+    def nlp_actors_by_trigrams(self, grams: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` actors whose names share most of these trigrams, as
+        ``nlp_all_actors`` rows (most mentioned first)."""
+        if not grams:
+            return []
+        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        sql = """
+            SELECT a.id, a.key, a.name, a.type,
+                   (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
+            FROM actors a WHERE a.id IN (
+                SELECT rowid FROM actor_names_fts WHERE actor_names_fts MATCH ?
+                ORDER BY rank LIMIT ?)
+            ORDER BY mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [match, limit]))
+
+    def nlp_most_mentioned_actors(self, limit: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT a.id, a.key, a.name, a.type, t.mentions FROM (
+                SELECT actor_id, sum(n) AS mentions FROM actor_mention_texts
+                GROUP BY actor_id ORDER BY mentions DESC, actor_id LIMIT ?) t
+            JOIN actors a ON a.id = t.actor_id ORDER BY t.mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [limit]))
+
     def nlp_event_group_members(
         self, group_ids: Sequence[int], per_group: int
     ) -> list[dict[str, Any]]:

@@ -43,6 +43,8 @@ WHO_QUOTES = 20
 WHO_EVENTS = 20
 ROW_CAP = 500  # up to this many matching event rows, timelines are exact; beyond, bounded
 MEMBER_CAP = 20  # rows (so sources) read per event group
+SUGGEST_SCAN = 3000  # up to this many actors, "did you mean" compares the name with each
+SUGGEST_CANDIDATES = 300  # beyond, with the actors sharing most trigrams with it
 _APPROX = re.compile(
     r"(?:about|around|some|nearly|almost|roughly|approximately|over|more than|at least|"
     r"fewer than|less than|up to|under|hundreds|thousands|millions)\b", re.IGNORECASE
@@ -163,18 +165,22 @@ class Lookups:
                     for r in candidates[:8]
                 ],
             )
-        counts = self.store.counts()
         message = f"No actor called “{name}” in the articles."
-        if counts["articles"] and not counts["actors"]:
+        if not self.store.nlp_actor_count() and self.store.count_articles():
             message += (" Actors are not indexed yet: install a spaCy English model "
                         "(see WIREWATCH_SPACY_MODEL) and restart.")
         return NotFoundReply(query=name, suggestions=self.suggestions(name), message=message)
 
     def suggestions(self, name: str, limit: int = 5) -> list[str]:
-        actors = self.store.nlp_all_actors()
-        if not actors:
-            return []
         target = fold(name)
+        grams = sorted({target[i:i + 3] for i in range(len(target) - 2)})
+        scan = self.store.nlp_actor_count() <= SUGGEST_SCAN or not grams
+        if scan:
+            actors = self.store.nlp_all_actors()
+            if not actors:
+                return []
+        else:  # the actors sharing most trigrams with the name, not every actor
+            actors = self.store.nlp_actors_by_trigrams(grams, SUGGEST_CANDIDATES)
         by_name: dict[str, str] = {}
         for a in actors:
             by_name.setdefault(fold(str(a["name"])), str(a["name"]))
@@ -187,7 +193,8 @@ class Lookups:
             if by_name[c] not in out:
                 out.append(by_name[c])
         if not out:
-            out = [str(a["name"]) for a in actors[:limit]]
+            top = actors if scan else self.store.nlp_most_mentioned_actors(limit)
+            out = [str(a["name"]) for a in top[:limit]]
         return out[:limit]
 
     def profile(self, actor_id: int) -> ActorProfile:
