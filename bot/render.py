@@ -347,10 +347,11 @@ def render_actor(reply: Any, ansi: bool) -> str:
             lines.append(f"  … {n_quotes - 5} more quotes ({n_quotes:,} in all)")
     if a.events:
         lines += ["", "Events:"]
-        lines += [f"  - {_event_line(e)}" for e in a.events[:10]]
+        shown = a.events[:10]
+        lines += [f"  - {_event_line(e)}" for e in shown]
         n_events = max(a.events_total, len(a.events))
-        if n_events > 10:
-            lines.append(f"  … {n_events - 10} more (`events {_safe(a.name)}`)")
+        if n_events > len(shown):
+            lines.append(f"  … {n_events - len(shown)} more (`events {_safe(a.name)}`)")
     if a.related:
         lines += ["", "Related: " + ", ".join(f"{_safe(r.name)} ({r.count})" for r in a.related)]
     if a.articles:
@@ -387,11 +388,12 @@ def render_events(reply: Any, ansi: bool) -> str:
     if not reply.events:
         return f"No events{scope}."
     lines = [f"{reply.total} event{'s' if reply.total != 1 else ''}{scope}, oldest first:"]
-    for e in reply.events[:40]:
+    shown = reply.events[:40]
+    for e in shown:
         lines.append(f"  - {_event_line(e)}")
         lines.append(_wrap(_safe(e.sentence)[:240], "      "))
-    if reply.total > 40:
-        lines.append(f"  … {reply.total - 40} more: narrow with a topic or `since DATE`.")
+    if reply.total > len(shown):
+        lines.append(f"  … {reply.total - len(shown)} more: narrow with a topic or `since DATE`.")
     return "\n".join(lines)
 
 

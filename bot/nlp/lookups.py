@@ -278,17 +278,20 @@ class Lookups:
         total, so the cost no longer grows with the index.
         """
         rows = self.store.nlp_event_candidates(
-            actor_id=f.actor_id, types=f.types, words=f.words, limit=ROW_CAP + 1)
-        if len(rows) <= ROW_CAP:
+            actor_id=f.actor_id, types=f.types, words=f.words, by_date=True,
+            limit=ROW_CAP + 1)
+        if len(rows) <= ROW_CAP:  # all of them (grouping does not depend on their order)
             views = self.event_views(rows)
             if since or until:
                 views = [v for v in views if _in_range(v.date, since, until)]
             return views[:limit], len(views)
         start = _span(since)[0] if since else None
         end = _span(until)[1] if until else None
-        rows = self.store.nlp_event_candidates(
-            actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end,
-            by_date=True, limit=ROW_CAP)
+        if since or until:
+            rows = self.store.nlp_event_candidates(
+                actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end,
+                by_date=True, limit=ROW_CAP)
+        rows = rows[:ROW_CAP]
         keep: list[int] = []
         for r in rows:
             gid = int(r["group_id"] or r["id"])
