@@ -728,46 +728,6 @@ class Store:
                 ).fetchone()[0]
             )
 
-    def nlp_actor_articles(self, actor_id: int) -> list[dict[str, Any]]:
-        """Articles mentioning or quoting the actor, oldest first (undated last)."""
-        sql = """
-            SELECT id, title, published AS date, source, url FROM articles
-            WHERE id IN (SELECT article_id FROM mentions WHERE actor_id = ?
-                         UNION SELECT article_id FROM quotes WHERE speaker_id = ?)
-            ORDER BY published IS NULL, published, id
-        """
-        with self.lock:
-            return list(self.db.query(sql, [actor_id, actor_id]))
-
-    def nlp_actor_roles(self, actor_id: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT role, date, article_id FROM roles WHERE actor_id = ? ORDER BY id",
-                    [actor_id],
-                )
-            )
-
-    def nlp_actor_quotes(self, actor_id: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT q.*, a.name AS speaker FROM quotes q "
-                    "LEFT JOIN actors a ON a.id = q.speaker_id "
-                    "WHERE q.speaker_id = ? ORDER BY q.id",
-                    [actor_id],
-                )
-            )
-
-    def nlp_actor_event_rows(self, actor_id: int) -> list[dict[str, Any]]:
-        sql = """
-            SELECT e.* FROM events e
-            WHERE e.id IN (SELECT event_id FROM event_actors WHERE actor_id = ?)
-            ORDER BY e.id
-        """
-        with self.lock:
-            return list(self.db.query(sql, [actor_id]))
-
     def nlp_related_actors(self, actor_id: int, limit: int = 8) -> list[dict[str, Any]]:
         """Actors mentioned in the same sentences, most often first."""
         sql = """
@@ -790,22 +750,6 @@ class Store:
             where.append(f"group_id IN ({', '.join('?' for _ in group_ids)})")
             params.extend(group_ids)
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        with self.lock:
-            return list(self.db.query(sql + " ORDER BY id", params))
-
-    def nlp_events_matching(self, words: list[str]) -> list[dict[str, Any]]:
-        """Events whose type, sentence, actors or places contain every word (case-folded)."""
-        sql = "SELECT * FROM events"
-        params: list[Any] = []
-        if words:
-            clauses = []
-            for w in words:
-                clauses.append(
-                    "(lower(type) LIKE ? OR lower(sentence) LIKE ? OR lower(actors) LIKE ? "
-                    "OR lower(targets) LIKE ? OR lower(coalesce(place, '')) LIKE ?)"
-                )
-                params.extend([f"%{w}%"] * 5)
-            sql += " WHERE " + " AND ".join(clauses)
         with self.lock:
             return list(self.db.query(sql + " ORDER BY id", params))
 
@@ -1207,7 +1151,7 @@ class Store:
     # (actor_mention_texts, actor_articles, actor_pairs, event_actors, events_fts).
 
     def nlp_actor_article_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
-        """The actor's ``limit`` oldest articles (undated last), as ``nlp_actor_articles``."""
+        """The ``limit`` oldest articles (undated last) mentioning or quoting the actor."""
         cols = "a.id, a.title, a.published AS date, a.source, a.url"
         with self.lock:
             rows = list(self.db.query(
@@ -1238,7 +1182,7 @@ class Store:
                 [actor_id]))
 
     def nlp_actor_quote_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
-        """The actor's first ``limit`` quotes (in row order), as ``nlp_actor_quotes``."""
+        """The actor's first ``limit`` quotes (in row order), with the speaker's name."""
         with self.lock:
             return list(self.db.query(
                 "SELECT q.*, a.name AS speaker FROM quotes q "
