@@ -473,3 +473,39 @@ def m102_nlp_lookup_indexes(db: Database) -> None:
                   "INSERT INTO actor_names_fts(actor_names_fts, rowid, name) "
                   "VALUES ('delete', OLD.id, OLD.name); "
                   "INSERT INTO actor_names_fts(rowid, name) VALUES (NEW.id, NEW.name);")
+
+
+@migrations()
+def m103_nlp_actor_word_index(db: Database) -> None:
+    # actor keys and alias keys by trigram: finding actors by one name word ("who Jorge")
+    # reads the few that contain it instead of every actor and alias
+    db.execute(
+        "CREATE VIRTUAL TABLE actor_keys_fts USING fts5(key, content='actors', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO actor_keys_fts(actor_keys_fts) VALUES ('rebuild')")
+    db.execute(  # actor_aliases has no INTEGER PRIMARY KEY: its rowid (stable without VACUUM)
+        "CREATE VIRTUAL TABLE alias_keys_fts USING fts5(alias_key, content='actor_aliases', "
+        "content_rowid='rowid', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO alias_keys_fts(alias_keys_fts) VALUES ('rebuild')")
+    _m102_trigger(db, "trg_m103_actors_ins", "AFTER INSERT ON actors",
+                  "INSERT INTO actor_keys_fts(rowid, key) VALUES (NEW.id, NEW.key);")
+    _m102_trigger(db, "trg_m103_actors_del", "AFTER DELETE ON actors",
+                  "INSERT INTO actor_keys_fts(actor_keys_fts, rowid, key) "
+                  "VALUES ('delete', OLD.id, OLD.key);")
+    _m102_trigger(db, "trg_m103_actors_key", "AFTER UPDATE OF key ON actors",
+                  "INSERT INTO actor_keys_fts(actor_keys_fts, rowid, key) "
+                  "VALUES ('delete', OLD.id, OLD.key); "
+                  "INSERT INTO actor_keys_fts(rowid, key) VALUES (NEW.id, NEW.key);")
+    _m102_trigger(db, "trg_m103_aliases_ins", "AFTER INSERT ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(rowid, alias_key) "
+                  "VALUES (NEW.rowid, NEW.alias_key);")
+    _m102_trigger(db, "trg_m103_aliases_del", "AFTER DELETE ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(alias_keys_fts, rowid, alias_key) "
+                  "VALUES ('delete', OLD.rowid, OLD.alias_key);")
+    _m102_trigger(db, "trg_m103_aliases_key", "AFTER UPDATE OF alias_key ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(alias_keys_fts, rowid, alias_key) "
+                  "VALUES ('delete', OLD.rowid, OLD.alias_key); "
+                  "INSERT INTO alias_keys_fts(rowid, alias_key) "
+                  "VALUES (NEW.rowid, NEW.alias_key);")

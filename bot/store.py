@@ -690,6 +690,24 @@ class Store:
             ORDER BY mentions DESC, a.id
         """
         pattern = f"% {word_key} %"
+        if len(word_key) >= 3 and not set(word_key) & set('"%_'):
+            # the trigram indexes give the few keys containing the word; LIKE keeps the
+            # whole-word ones, exactly as the scan above would
+            sql = """
+                SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                        WHERE t.actor_id = a.id) AS mentions
+                FROM actors a WHERE a.id IN (
+                    SELECT x.id FROM actor_keys_fts k JOIN actors x ON x.id = k.rowid
+                    WHERE actor_keys_fts MATCH ? AND ' ' || x.key || ' ' LIKE ?
+                    UNION
+                    SELECT al.actor_id FROM alias_keys_fts f
+                    JOIN actor_aliases al ON al.rowid = f.rowid
+                    WHERE alias_keys_fts MATCH ? AND ' ' || al.alias_key || ' ' LIKE ?)
+                ORDER BY mentions DESC, a.id
+            """
+            phrase = f'"{word_key}"'
+            with self.lock:
+                return list(self.db.query(sql, [phrase, pattern, phrase, pattern]))
         with self.lock:
             return list(self.db.query(sql, [pattern, pattern]))
 

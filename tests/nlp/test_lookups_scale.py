@@ -41,6 +41,8 @@ def test_migration_creates_the_lookup_indexes_tables_and_triggers(tmp_path: Path
     assert _names(store, "index") >= M102_INDEXES
     assert _names(store, "table") >= M102_TABLES
     assert len({t for t in _names(store, "trigger") if t.startswith("trg_m102_")}) == 13
+    assert len({t for t in _names(store, "trigger") if t.startswith("trg_m103_")}) == 6
+    assert _names(store, "table") >= {"actor_keys_fts", "alias_keys_fts"}
     applied = {str(r[0]) for r in store.db.execute("SELECT name FROM _sqlite_migrations")}
     assert "m102_nlp_lookup_indexes" in applied
     plan = " ".join(str(r[3]) for r in store.db.execute(
@@ -286,4 +288,24 @@ def test_suggestions_beyond_the_scan_limit_use_the_name_index(
     assert indexed.suggestions == scanned.suggestions and "Ada Lovelace" in indexed.suggestions
     nothing_close = lk.suggestions("Qqqqxx")
     assert nothing_close and nothing_close[0] == "Smith"  # the most mentioned actor first
+    store.close()
+
+
+def test_actors_by_name_word_match_the_full_scan(tmp_path: Path) -> None:
+    """The trigram-indexed word lookup finds exactly the whole-word matches of a scan."""
+    store = Store(tmp_path / "w.db")
+    for i in range(3):
+        _save(store, _article(store, i), _analysis(i))
+    _save(store, _article(store, 8), _full_name(8))
+    _save(store, _article(store, 9), _quotes_analysis(1))
+    store.nlp_add_alias(int(store.nlp_actor_by_key("spain")["id"]),  # type: ignore[index]
+                        "Kingdom of Spain", "kingdom of spain")
+    scan = ("SELECT a.id FROM actors a WHERE ' ' || a.key || ' ' LIKE ? OR a.id IN ("
+            "SELECT actor_id FROM actor_aliases WHERE ' ' || alias_key || ' ' LIKE ?)")
+    for word in ("smith", "john", "spain", "kingdom", "lovelace", "ada", "acm", "ace", "pain",
+                 "of", "zzz"):
+        expected = {r[0] for r in store.db.execute(scan, [f"% {word} %"] * 2)}
+        assert {r["id"] for r in store.nlp_find_actors_by_word(word)} == expected, word
+    assert [r["key"] for r in store.nlp_find_actors_by_word("kingdom")] == ["spain"]
+    assert store.nlp_find_actors_by_word("pain") == []  # a part of a word is not a word
     store.close()
