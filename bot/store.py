@@ -1274,6 +1274,42 @@ class Store:
                     "ORDER BY e.article_id, e.id LIMIT ?", [*params, limit - len(rows)]))
         return rows
 
+    def nlp_event_row_count(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), upto: int = 501,
+    ) -> int:
+        """How many event rows match, counting no further than ``upto``."""
+        where, params = self._nlp_event_where(actor_id, types, words, None, None)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM events e WHERE {cond} LIMIT ?)",
+                [*params, upto]).fetchone()[0])
+
+    def nlp_event_group_page(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+        limit: int = 200,
+    ) -> tuple[list[int], list[dict[str, Any]], int]:
+        """(the ids of the ``limit`` matching groups whose oldest matching row is the oldest,
+        undated last; their root rows; how many groups match in all)."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        sql = f"""
+            SELECT gid, count(*) OVER () AS total FROM (
+                SELECT coalesce(e.group_id, e.id) AS gid,
+                       min(coalesce(e.date, '~')) AS first, min(e.article_id) AS art
+                FROM events e WHERE {cond} GROUP BY gid)
+            ORDER BY first, art, gid LIMIT ?
+        """
+        with self.lock:
+            page = self.db.execute(sql, [*params, limit]).fetchall()
+            gids = [int(r[0]) for r in page]
+            rows = list(self.db.query(
+                "SELECT e.* FROM json_each(?) g JOIN events e ON e.id = g.value ORDER BY e.id",
+                [json.dumps(gids)])) if gids else []
+        return gids, rows, int(page[0][1]) if page else 0
+
     def nlp_event_group_count(
         self, *, actor_id: int | None = None, types: Sequence[str] = (),
         words: Sequence[str] = (), since: str | None = None, until: str | None = None,
@@ -1317,6 +1353,19 @@ class Store:
         """
         with self.lock:
             return list(self.db.query(sql, [limit]))
+
+    def nlp_event_group_sources(self, group_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Group id → the articles of every row of the group (from an index, however many)."""
+        if not group_ids:
+            return {}
+        out: dict[int, set[int]] = {}
+        with self.lock:
+            for gid, article_id in self.db.execute(
+                "SELECT e.group_id, e.article_id FROM json_each(?) g "
+                "JOIN events e ON e.group_id = g.value", [json.dumps(sorted(set(group_ids)))]
+            ):
+                out.setdefault(int(gid), set()).add(int(article_id))
+        return out
 
     def nlp_event_group_members(
         self, group_ids: Sequence[int], per_group: int

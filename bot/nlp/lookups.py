@@ -42,7 +42,8 @@ WHO_ARTICLES = 50  # articles, quotes and events in a ``who`` profile (with thei
 WHO_QUOTES = 20
 WHO_EVENTS = 20
 ROW_CAP = 500  # up to this many matching event rows, timelines are exact; beyond, bounded
-MEMBER_CAP = 20  # rows (so sources) read per event group
+MEMBER_CAP = 50  # rows merged per event group (its sources are all listed, from an index)
+BOUNDED_MEMBER_CAP = 5  # the same beyond ROW_CAP
 SUGGEST_SCAN = 3000  # up to this many actors, "did you mean" compares the name with each
 SUGGEST_CANDIDATES = 300  # beyond, with the actors sharing most trigrams with it
 _APPROX = re.compile(
@@ -251,20 +252,35 @@ class Lookups:
 
     # -- events --------------------------------------------------------------------------
 
-    def event_views(self, rows: Iterable[dict[str, Any]]) -> list[EventView]:
-        """One view per group (the same event told by several articles), oldest first."""
+    def event_views(
+        self, rows: Iterable[dict[str, Any]], groups: Iterable[int] = (), cap: int = 0
+    ) -> list[EventView]:
+        """One view per group (the same event told by several articles), oldest first: the
+        groups of ``rows`` and ``groups`` (ids), each read with its first ``cap`` rows
+        (default ``MEMBER_CAP``)."""
+        cap = cap or MEMBER_CAP
         rows = list(rows)
-        group_ids = sorted({int(r["group_id"] or r["id"]) for r in rows})
+        group_ids = sorted({int(r["group_id"] or r["id"]) for r in rows} | set(groups))
         if not group_ids:
             return []
         members: dict[int, list[dict[str, Any]]] = {}
-        for r in self.store.nlp_event_group_members(group_ids, MEMBER_CAP):
+        for r in self.store.nlp_event_group_members(group_ids, cap):
             members.setdefault(int(r["group_id"] or r["id"]), []).append(r)
         for r in rows:  # rows without a group yet
             gid = int(r["group_id"] or r["id"])
             if all(m["id"] != r["id"] for m in members.setdefault(gid, [])):
                 members[gid].append(r)
-        views = [_merge(group) for group in members.values() if group]
+        views: list[EventView] = []
+        capped = [gid for gid, group in members.items() if len(group) >= cap]
+        sources = self.store.nlp_event_group_sources(capped)
+        for gid, group in members.items():
+            if not group:
+                continue
+            view = _merge(group)
+            more = sources.get(gid, set()) - set(view.sources)
+            if more:  # a group larger than the rows read: every article still listed
+                view.sources = view.sources[:1] + sorted(set(view.sources[1:]) | more)
+            views.append(view)
         return sort_views(views)
 
     def event_page(
@@ -274,35 +290,26 @@ class Lookups:
         """(the first ``limit`` events matching, oldest first; how many match in all).
 
         Up to ``ROW_CAP`` matching rows, every one is grouped and merged (exact).  Beyond, the
-        ``ROW_CAP`` oldest rows (by their own date) make the page and an indexed count the
-        total, so the cost no longer grows with the index.
+        ``limit`` groups whose oldest matching row is the oldest (by the rows' own dates) make
+        the page, with at most ``BOUNDED_MEMBER_CAP`` rows each (and all their sources), and the
+        number of groups the total.
         """
-        rows = self.store.nlp_event_candidates(
-            actor_id=f.actor_id, types=f.types, words=f.words, by_date=True,
-            limit=ROW_CAP + 1)
-        if len(rows) <= ROW_CAP:  # all of them (grouping does not depend on their order)
+        n = self.store.nlp_event_row_count(
+            actor_id=f.actor_id, types=f.types, words=f.words, upto=ROW_CAP + 1)
+        if n <= ROW_CAP:  # all of them, grouped and merged
+            rows = self.store.nlp_event_candidates(
+                actor_id=f.actor_id, types=f.types, words=f.words, limit=ROW_CAP)
             views = self.event_views(rows)
             if since or until:
                 views = [v for v in views if _in_range(v.date, since, until)]
             return views[:limit], len(views)
-        start = _span(since)[0] if since else None
-        end = _span(until)[1] if until else None
-        if since or until:
-            rows = self.store.nlp_event_candidates(
-                actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end,
-                by_date=True, limit=ROW_CAP)
-        rows = rows[:ROW_CAP]
-        keep: list[int] = []
-        for r in rows:
-            gid = int(r["group_id"] or r["id"])
-            if gid not in keep:
-                keep.append(gid)
-        wanted = set(keep[:limit])
-        views = self.event_views(r for r in rows if int(r["group_id"] or r["id"]) in wanted)
+        gids, roots, total = self.store.nlp_event_group_page(
+            actor_id=f.actor_id, types=f.types, words=f.words,
+            since=_span(since)[0] if since else None, until=_span(until)[1] if until else None,
+            limit=limit)
+        views = self.event_views(roots, gids, cap=BOUNDED_MEMBER_CAP)
         if since or until:
             views = [v for v in views if _in_range(v.date, since, until)]
-        total = self.store.nlp_event_group_count(
-            actor_id=f.actor_id, types=f.types, words=f.words, since=start, until=end)
         return views[:limit], max(total, len(views))
 
     def events(

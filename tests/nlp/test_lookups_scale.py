@@ -19,14 +19,14 @@ import bot.nlp.lookups as lookups_mod
 from bot.ingest import ArticleDraft
 from bot.nlp.analyzer import NlpAnalyzer, save_analysis
 from bot.nlp.extract import ActorX, ArticleAnalysis, EventX, MentionX, QuoteX, RoleX
-from bot.nlp.lookups import WHO_QUOTES, Lookups
+from bot.nlp.lookups import WHO_QUOTES, EventFilter, Lookups
 from bot.render import render
 from bot.replies import ActorReply, EventsReply, NotFoundReply
 from bot.store import Store
 
 M102_INDEXES = {"idx_mentions_sentence", "idx_quotes_speaker_article", "idx_events_type",
-                "idx_roles_actor_role", "idx_actor_articles_date", "idx_actor_articles_article",
-                "idx_event_actors_event"}
+                "idx_roles_actor_role", "idx_events_group_article", "idx_actor_articles_date",
+                "idx_actor_articles_article", "idx_event_actors_event"}
 M102_TABLES = {"actor_mention_texts", "actor_articles", "actor_pairs", "event_actors",
                "events_fts", "actor_names_fts"}
 
@@ -244,9 +244,12 @@ def test_events_beyond_the_row_cap_show_the_oldest_and_count_all(
     monkeypatch.setattr(lookups_mod, "ROW_CAP", 4)
     bounded = lk.events("deportation", None, None)
     assert exact.total == bounded.total == 9
-    assert [e.date for e in bounded.events] == [f"2024-03-0{d}" for d in range(1, 5)]
-    assert [e.id for e in bounded.events] == [e.id for e in exact.events[:4]]
-    text = render(bounded, ansi=False)
+    assert [e.id for e in bounded.events] == [e.id for e in exact.events]
+    page, total = lk.event_page(EventFilter(types=("deportation_flight",)), limit=4)
+    assert total == 9
+    assert [e.date for e in page] == [f"2024-03-0{d}" for d in range(1, 5)]
+    text = render(EventsReply(topic="deportation", since=None, until=None, events=page,
+                              total=total), ansi=False)
     assert text.startswith("9 events") and "… 5 more" in text
     since = lk.events("deportation", "2024-03-06", None)
     assert since.total == 4 and since.events[0].date == "2024-03-06"
@@ -308,4 +311,24 @@ def test_actors_by_name_word_match_the_full_scan(tmp_path: Path) -> None:
         assert {r["id"] for r in store.nlp_find_actors_by_word(word)} == expected, word
     assert [r["key"] for r in store.nlp_find_actors_by_word("kingdom")] == ["spain"]
     assert store.nlp_find_actors_by_word("pain") == []  # a part of a word is not a word
+    store.close()
+
+
+def test_a_group_larger_than_the_rows_read_still_lists_every_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "w.db")
+    articles = [_article(store, i) for i in range(8)]
+    for a in articles:
+        _event_row(store, a, 5, "Acme Air flew deportees.")
+    first = int(store.db.execute("SELECT min(id) FROM events").fetchone()[0])
+    for row in store.db.execute("SELECT id FROM events").fetchall():
+        store.nlp_set_event_group(int(row[0]), first)
+    lk = Lookups(store)
+    whole = lk.events("deportation", None, None)
+    monkeypatch.setattr(lookups_mod, "MEMBER_CAP", 3)
+    capped = lk.events("deportation", None, None)
+    assert whole.total == capped.total == 1
+    assert sorted(capped.events[0].sources) == sorted(whole.events[0].sources) == articles
+    assert capped.events[0].sources[0] == whole.events[0].sources[0]
     store.close()
