@@ -299,7 +299,7 @@ def m801_harden_alert_posting(db: Database) -> None:
 
 _M102_MENTION_IN = """
     INSERT INTO actor_mention_texts(actor_id, text, n)
-        VALUES ({r}.actor_id, coalesce({r}.text, ''), 1)
+        SELECT {r}.actor_id, coalesce({r}.text, ''), 1 WHERE {r}.actor_id IS NOT NULL
         ON CONFLICT(actor_id, text) DO UPDATE SET n = n + 1;
     INSERT OR IGNORE INTO actor_articles(actor_id, article_id, published)
         SELECT {r}.actor_id, {r}.article_id,
@@ -355,7 +355,8 @@ _M102_QUOTE_OUT = """
 _M102_EVENT_IN = """
     INSERT OR IGNORE INTO event_actors(actor_id, event_id)
         SELECT CAST(j.value AS INTEGER), {r}.id FROM json_each(
-            CASE WHEN json_valid({r}.actor_ids) THEN {r}.actor_ids ELSE '[]' END) j;
+            CASE WHEN json_valid({r}.actor_ids) THEN {r}.actor_ids ELSE '[]' END) j
+        WHERE j.type = 'integer';
     INSERT INTO events_fts(rowid, type, sentence, actors, targets, place)
         VALUES ({r}.id, {r}.type, {r}.sentence, {r}.actors, {r}.targets, {r}.place);
 """
@@ -429,7 +430,8 @@ def m102_nlp_lookup_indexes(db: Database) -> None:
     db.execute(
         "INSERT OR IGNORE INTO event_actors(actor_id, event_id) "
         "SELECT CAST(j.value AS INTEGER), e.id FROM events e, json_each("
-        "CASE WHEN json_valid(e.actor_ids) THEN e.actor_ids ELSE '[]' END) j"
+        "CASE WHEN json_valid(e.actor_ids) THEN e.actor_ids ELSE '[]' END) j "
+        "WHERE j.type = 'integer'"
     )
     db.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
     # actor names by trigram: "did you mean" candidates without reading every actor

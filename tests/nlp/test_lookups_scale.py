@@ -332,3 +332,25 @@ def test_a_group_larger_than_the_rows_read_still_lists_every_source(
     assert sorted(capped.events[0].sources) == sorted(whole.events[0].sources) == articles
     assert capped.events[0].sources[0] == whole.events[0].sources[0]
     store.close()
+
+
+def test_odd_rows_are_stored_and_indexed_as_far_as_they_go(tmp_path: Path) -> None:
+    """Malformed ``actor_ids`` or a mention without an actor never make a write fail."""
+    store = Store(tmp_path / "w.db")
+    article = _article(store, 1)
+    _save(store, article, _analysis(1))
+    spain = int(store.nlp_actor_by_key("spain")["id"])  # type: ignore[index]
+    for ids in ("not json", f'[{spain}, null, "x"]', None):
+        store.nlp_insert_event({"article_id": article, "type": "request", "actor_ids": ids,
+                                "sentence": "Odd.", "negated": 0})
+    store.nlp_insert_rows("mentions", [{"article_id": article, "actor_id": None,
+                                        "text": "Nobody", "sentence": 0}])
+    odd = [int(r[0]) for r in store.db.execute(
+        "SELECT id FROM events WHERE sentence = 'Odd.' ORDER BY id")]
+    assert len(odd) == 3
+    linked = {(a, e) for a, e in _derived(store)["events"] if e in odd}
+    assert linked == {(spain, odd[1])}
+    assert store.db.execute("SELECT count(*) FROM mentions WHERE actor_id IS NULL"
+                            ).fetchone()[0] == 1
+    assert all(a is not None for a, _t, _n in _derived(store)["texts"])
+    store.close()
