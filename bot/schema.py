@@ -376,7 +376,7 @@ def m102_nlp_lookup_indexes(db: Database) -> None:
     # indexes the lookups' queries seek on
     db.execute("CREATE INDEX idx_mentions_sentence ON mentions(article_id, sentence, actor_id)")
     db.execute("CREATE INDEX idx_quotes_speaker_article ON quotes(speaker_id, article_id)")
-    db.execute("CREATE INDEX idx_events_type ON events(type, group_id)")
+    db.execute("CREATE INDEX idx_events_type ON events(type, date, article_id, group_id)")
     db.execute("CREATE INDEX idx_roles_actor_role ON roles(actor_id, role)")
     db.execute("CREATE INDEX idx_events_group_article ON events(group_id, article_id)")
     # per actor: each distinct mention text with its count (aliases; mentions = their sum)

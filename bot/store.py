@@ -1295,20 +1295,33 @@ class Store:
         undated last; their root rows; how many groups match in all)."""
         where, params = self._nlp_event_where(actor_id, types, words, since, until)
         cond = " AND ".join(where) or "1"
-        sql = f"""
-            SELECT gid, count(*) OVER () AS total FROM (
-                SELECT coalesce(e.group_id, e.id) AS gid,
-                       min(coalesce(e.date, '~')) AS first, min(e.article_id) AS art
-                FROM events e WHERE {cond} GROUP BY gid)
-            ORDER BY first, art, gid LIMIT ?
-        """
+        gids: list[int] = []
+        seen: set[int] = set()
         with self.lock:
-            page = self.db.execute(sql, [*params, limit]).fetchall()
-            gids = [int(r[0]) for r in page]
+            # the groups in the order of their oldest matching row, read until there are
+            # enough (an index gives the date order; only group ids are read)
+            # ("+": with a filter, its index, not the date index's many undated rows)
+            undated = "+e.date IS NULL" if where else "e.date IS NULL"
+            for part in ("e.date IS NOT NULL ORDER BY e.date, e.article_id, e.id",
+                         f"{undated} ORDER BY e.article_id, e.id"):
+                cursor = self.db.execute(
+                    f"SELECT coalesce(e.group_id, e.id) FROM events e WHERE {cond} AND {part}",
+                    params)
+                for (gid,) in cursor:
+                    if gid not in seen:
+                        seen.add(gid)
+                        gids.append(int(gid))
+                        if len(gids) >= limit:
+                            break
+                cursor.close()
+                if len(gids) >= limit:
+                    break
+            total = len(gids) if len(gids) < limit else self.nlp_event_group_count(
+                actor_id=actor_id, types=types, words=words, since=since, until=until)
             rows = list(self.db.query(
                 "SELECT e.* FROM json_each(?) g JOIN events e ON e.id = g.value ORDER BY e.id",
                 [json.dumps(gids)])) if gids else []
-        return gids, rows, int(page[0][1]) if page else 0
+        return gids, rows, total
 
     def nlp_event_group_count(
         self, *, actor_id: int | None = None, types: Sequence[str] = (),

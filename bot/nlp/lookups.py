@@ -44,6 +44,7 @@ WHO_EVENTS = 20
 ROW_CAP = 500  # up to this many matching event rows, timelines are exact; beyond, bounded
 MEMBER_CAP = 50  # rows merged per event group (its sources are all listed, from an index)
 BOUNDED_MEMBER_CAP = 5  # the same beyond ROW_CAP
+BOUNDED_EVENTS = 100  # events in a reply beyond ROW_CAP (the text shows 40 and the total)
 SUGGEST_SCAN = 3000  # up to this many actors, "did you mean" compares the name with each
 SUGGEST_CANDIDATES = 300  # beyond, with the actors sharing most trigrams with it
 _APPROX = re.compile(
@@ -306,7 +307,7 @@ class Lookups:
         gids, roots, total = self.store.nlp_event_group_page(
             actor_id=f.actor_id, types=f.types, words=f.words,
             since=_span(since)[0] if since else None, until=_span(until)[1] if until else None,
-            limit=limit)
+            limit=min(limit, BOUNDED_EVENTS))
         views = self.event_views(roots, gids, cap=BOUNDED_MEMBER_CAP)
         if since or until:
             views = [v for v in views if _in_range(v.date, since, until)]
