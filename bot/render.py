@@ -331,7 +331,7 @@ def render_actor(reply: Any, ansi: bool) -> str:
         lines.append(_wrap("also: " + ", ".join(_safe(x) for x in a.aliases), "  "))
     if a.roles:
         lines.append("  roles: " + "; ".join(_safe(r.role) for r in a.roles[:6]))
-    n = len(a.articles)
+    n = max(a.articles_total, len(a.articles))
     seen = f"{a.mentions} mentions in {n} article{'s' if n != 1 else ''}"
     if a.first_seen and a.first_seen != a.last_seen:
         seen += f", {a.first_seen} – {a.last_seen}"
@@ -342,11 +342,16 @@ def render_actor(reply: Any, ansi: bool) -> str:
         lines += ["", "Quotes:"]
         for q in a.quotes[:5]:
             lines.append(_bullet(f"“{_safe(q.text)[:300]}” (article {q.article_id})"))
+        n_quotes = max(a.quotes_total, len(a.quotes))
+        if n_quotes > 5:
+            lines.append(f"  … {n_quotes - 5} more quotes ({n_quotes:,} in all)")
     if a.events:
         lines += ["", "Events:"]
-        lines += [f"  - {_event_line(e)}" for e in a.events[:10]]
-        if len(a.events) > 10:
-            lines.append(f"  … {len(a.events) - 10} more (`events {_safe(a.name)}`)")
+        shown = a.events[:10]
+        lines += [f"  - {_event_line(e)}" for e in shown]
+        n_events = max(a.events_total, len(a.events))
+        if n_events > len(shown):
+            lines.append(f"  … {n_events - len(shown)} more (`events {_safe(a.name)}`)")
     if a.related:
         lines += ["", "Related: " + ", ".join(f"{_safe(r.name)} ({r.count})" for r in a.related)]
     if a.articles:
@@ -355,6 +360,8 @@ def render_actor(reply: Any, ansi: bool) -> str:
             meta = " · ".join(x for x in (art.source, art.date) if x)
             suffix = f"  ({_safe(meta)})" if meta else ""
             lines.append(f"  [{art.id}] {_safe(art.title)}{suffix}")
+        if n > 8:
+            lines.append(f"  … {n - 8} more articles ({n:,} in all)")
     return "\n".join(lines)
 
 
@@ -381,11 +388,12 @@ def render_events(reply: Any, ansi: bool) -> str:
     if not reply.events:
         return f"No events{scope}."
     lines = [f"{reply.total} event{'s' if reply.total != 1 else ''}{scope}, oldest first:"]
-    for e in reply.events[:40]:
+    shown = reply.events[:40]
+    for e in shown:
         lines.append(f"  - {_event_line(e)}")
         lines.append(_wrap(_safe(e.sentence)[:240], "      "))
-    if reply.total > 40:
-        lines.append(f"  … {reply.total - 40} more: narrow with a topic or `since DATE`.")
+    if reply.total > len(shown):
+        lines.append(f"  … {reply.total - len(shown)} more: narrow with a topic or `since DATE`.")
     return "\n".join(lines)
 
 

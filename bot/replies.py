@@ -282,6 +282,11 @@ class ActorProfile:
     related: list[RelatedActor]
     first_seen: str | None = None
     last_seen: str | None = None
+    # how many there are in all: the lists above hold the first ones only (a popular actor
+    # has tens of thousands of articles and quotes at a large index)
+    articles_total: int = 0
+    quotes_total: int = 0
+    events_total: int = 0
 
 
 @dataclass

@@ -290,3 +290,225 @@ def m801_harden_alert_posting(db: Database) -> None:
     # times out) before the result is recorded, the next attempt first asks Slack whether
     # the post went through instead of posting blind (no doubled alert after a crash)
     db.table("alerts").add_column("posting_at", str)
+
+
+# -- nlp lookups at scale (m102) ---------------------------------------------------------------
+# Tables derived from mentions, quotes and events, kept exact by triggers whatever writes the
+# base rows (ingestion, re-analysis, actor merges, benchmark replication), so that ``who`` and
+# ``events`` read a few index entries instead of every row of a popular actor.
+
+_M102_MENTION_IN = """
+    INSERT INTO actor_mention_texts(actor_id, text, n)
+        SELECT {r}.actor_id, coalesce({r}.text, ''), 1 WHERE {r}.actor_id IS NOT NULL
+        ON CONFLICT(actor_id, text) DO UPDATE SET n = n + 1;
+    INSERT OR IGNORE INTO actor_articles(actor_id, article_id, published)
+        SELECT {r}.actor_id, {r}.article_id,
+               (SELECT published FROM articles WHERE id = {r}.article_id)
+        WHERE {r}.actor_id IS NOT NULL;
+    INSERT INTO actor_pairs(actor_id, other_id, n)
+        SELECT {r}.actor_id, m.actor_id, 1 FROM mentions m
+        WHERE m.article_id = {r}.article_id AND m.sentence = {r}.sentence
+          AND m.actor_id != {r}.actor_id AND m.id != {r}.id
+        ON CONFLICT(actor_id, other_id) DO UPDATE SET n = n + 1;
+    INSERT INTO actor_pairs(actor_id, other_id, n)
+        SELECT m.actor_id, {r}.actor_id, 1 FROM mentions m
+        WHERE m.article_id = {r}.article_id AND m.sentence = {r}.sentence
+          AND m.actor_id != {r}.actor_id AND m.id != {r}.id
+        ON CONFLICT(actor_id, other_id) DO UPDATE SET n = n + 1;
+"""
+_M102_MENTION_OUT = """
+    UPDATE actor_mention_texts SET n = n - 1
+        WHERE actor_id = {r}.actor_id AND text = coalesce({r}.text, '');
+    DELETE FROM actor_articles WHERE actor_id = {r}.actor_id AND article_id = {r}.article_id
+        AND NOT EXISTS (SELECT 1 FROM mentions WHERE actor_id = {r}.actor_id
+                        AND article_id = {r}.article_id AND id != {r}.id)
+        AND NOT EXISTS (SELECT 1 FROM quotes WHERE speaker_id = {r}.actor_id
+                        AND article_id = {r}.article_id);
+    UPDATE actor_pairs SET n = n - (
+            SELECT count(*) FROM mentions m WHERE m.article_id = {r}.article_id
+            AND m.sentence = {r}.sentence AND m.actor_id = actor_pairs.other_id
+            AND m.id != {r}.id)
+        WHERE actor_id = {r}.actor_id AND other_id IN (
+            SELECT m.actor_id FROM mentions m WHERE m.article_id = {r}.article_id
+            AND m.sentence = {r}.sentence AND m.actor_id != {r}.actor_id AND m.id != {r}.id);
+    UPDATE actor_pairs SET n = n - (
+            SELECT count(*) FROM mentions m WHERE m.article_id = {r}.article_id
+            AND m.sentence = {r}.sentence AND m.actor_id = actor_pairs.actor_id
+            AND m.id != {r}.id)
+        WHERE other_id = {r}.actor_id AND actor_id IN (
+            SELECT m.actor_id FROM mentions m WHERE m.article_id = {r}.article_id
+            AND m.sentence = {r}.sentence AND m.actor_id != {r}.actor_id AND m.id != {r}.id);
+"""
+_M102_QUOTE_IN = """
+    INSERT OR IGNORE INTO actor_articles(actor_id, article_id, published)
+        SELECT {r}.speaker_id, {r}.article_id,
+               (SELECT published FROM articles WHERE id = {r}.article_id)
+        WHERE {r}.speaker_id IS NOT NULL;
+"""
+_M102_QUOTE_OUT = """
+    DELETE FROM actor_articles WHERE actor_id = {r}.speaker_id AND article_id = {r}.article_id
+        AND NOT EXISTS (SELECT 1 FROM mentions WHERE actor_id = {r}.speaker_id
+                        AND article_id = {r}.article_id)
+        AND NOT EXISTS (SELECT 1 FROM quotes WHERE speaker_id = {r}.speaker_id
+                        AND article_id = {r}.article_id AND id != {r}.id);
+"""
+_M102_EVENT_IN = """
+    INSERT OR IGNORE INTO event_actors(actor_id, event_id)
+        SELECT CAST(j.value AS INTEGER), {r}.id FROM json_each(
+            CASE WHEN json_valid({r}.actor_ids) THEN {r}.actor_ids ELSE '[]' END) j
+        WHERE j.type = 'integer';
+    INSERT INTO events_fts(rowid, type, sentence, actors, targets, place)
+        VALUES ({r}.id, {r}.type, {r}.sentence, {r}.actors, {r}.targets, {r}.place);
+"""
+_M102_EVENT_OUT = """
+    DELETE FROM event_actors WHERE event_id = {r}.id;
+    INSERT INTO events_fts(events_fts, rowid, type, sentence, actors, targets, place)
+        VALUES ('delete', {r}.id, {r}.type, {r}.sentence, {r}.actors, {r}.targets, {r}.place);
+"""
+
+
+def _m102_trigger(db: Database, name: str, when: str, body: str) -> None:
+    db.execute(f"CREATE TRIGGER {name} {when} BEGIN {body} END")
+
+
+@migrations()
+def m102_nlp_lookup_indexes(db: Database) -> None:
+    # indexes the lookups' queries seek on
+    db.execute("CREATE INDEX idx_mentions_sentence ON mentions(article_id, sentence, actor_id)")
+    db.execute("CREATE INDEX idx_quotes_speaker_article ON quotes(speaker_id, article_id)")
+    db.execute("CREATE INDEX idx_events_type ON events(type, date, article_id, group_id)")
+    db.execute("CREATE INDEX idx_roles_actor_role ON roles(actor_id, role)")
+    db.execute("CREATE INDEX idx_events_group_article ON events(group_id, article_id)")
+    # per actor: each distinct mention text with its count (aliases; mentions = their sum)
+    db.execute(
+        "CREATE TABLE actor_mention_texts (actor_id INTEGER NOT NULL, text TEXT NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (actor_id, text)) WITHOUT ROWID"
+    )
+    # per actor: the articles mentioning or quoting it, with their date (counts, first/last
+    # seen and the oldest articles from one index)
+    db.execute(
+        "CREATE TABLE actor_articles (actor_id INTEGER NOT NULL, article_id INTEGER NOT NULL, "
+        "published TEXT, PRIMARY KEY (actor_id, article_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_actor_articles_date ON actor_articles(actor_id, published)")
+    db.execute("CREATE INDEX idx_actor_articles_article ON actor_articles(article_id)")
+    # per pair of actors: how often they are mentioned in the same sentence (related actors)
+    db.execute(
+        "CREATE TABLE actor_pairs (actor_id INTEGER NOT NULL, other_id INTEGER NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (actor_id, other_id)) WITHOUT ROWID"
+    )
+    # per actor: the events it takes part in (events.actor_ids, a JSON list, unrolled)
+    db.execute(
+        "CREATE TABLE event_actors (actor_id INTEGER NOT NULL, event_id INTEGER NOT NULL, "
+        "PRIMARY KEY (actor_id, event_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_event_actors_event ON event_actors(event_id)")
+    # substring search over events (exactly what LIKE '%word%' finds, for words of 3+ chars)
+    db.execute(
+        "CREATE VIRTUAL TABLE events_fts USING fts5(type, sentence, actors, targets, place, "
+        "content='events', content_rowid='id', tokenize='trigram')"
+    )
+
+    db.execute(
+        "INSERT INTO actor_mention_texts(actor_id, text, n) "
+        "SELECT actor_id, coalesce(text, ''), count(*) FROM mentions "
+        "WHERE actor_id IS NOT NULL GROUP BY actor_id, coalesce(text, '')"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO actor_articles(actor_id, article_id, published) "
+        "SELECT x.actor_id, x.article_id, a.published FROM ("
+        "  SELECT actor_id, article_id FROM mentions WHERE actor_id IS NOT NULL "
+        "  UNION SELECT speaker_id, article_id FROM quotes WHERE speaker_id IS NOT NULL"
+        ") x JOIN articles a ON a.id = x.article_id"
+    )
+    db.execute(
+        "INSERT INTO actor_pairs(actor_id, other_id, n) "
+        "SELECT m1.actor_id, m2.actor_id, count(*) FROM mentions m1 "
+        "JOIN mentions m2 ON m2.article_id = m1.article_id AND m2.sentence = m1.sentence "
+        "AND m2.actor_id != m1.actor_id GROUP BY m1.actor_id, m2.actor_id"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO event_actors(actor_id, event_id) "
+        "SELECT CAST(j.value AS INTEGER), e.id FROM events e, json_each("
+        "CASE WHEN json_valid(e.actor_ids) THEN e.actor_ids ELSE '[]' END) j "
+        "WHERE j.type = 'integer'"
+    )
+    db.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")
+    # actor names by trigram: "did you mean" candidates without reading every actor
+    db.execute(
+        "CREATE VIRTUAL TABLE actor_names_fts USING fts5(name, content='actors', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO actor_names_fts(actor_names_fts) VALUES ('rebuild')")
+
+    new, old = "NEW", "OLD"
+    _m102_trigger(db, "trg_m102_mentions_ins", "AFTER INSERT ON mentions",
+                  _M102_MENTION_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_mentions_del", "AFTER DELETE ON mentions",
+                  _M102_MENTION_OUT.format(r=old))
+    _m102_trigger(db, "trg_m102_mentions_upd",
+                  "AFTER UPDATE OF actor_id, article_id, sentence, text ON mentions",
+                  _M102_MENTION_OUT.format(r=old) + _M102_MENTION_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_quotes_ins", "AFTER INSERT ON quotes",
+                  _M102_QUOTE_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_quotes_del", "AFTER DELETE ON quotes",
+                  _M102_QUOTE_OUT.format(r=old))
+    _m102_trigger(db, "trg_m102_quotes_upd", "AFTER UPDATE OF speaker_id, article_id ON quotes",
+                  _M102_QUOTE_OUT.format(r=old) + _M102_QUOTE_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_articles_date", "AFTER UPDATE OF published ON articles",
+                  "UPDATE actor_articles SET published = NEW.published "
+                  "WHERE article_id = NEW.id;")
+    _m102_trigger(db, "trg_m102_events_ins", "AFTER INSERT ON events",
+                  _M102_EVENT_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_events_del", "AFTER DELETE ON events",
+                  _M102_EVENT_OUT.format(r=old))
+    _m102_trigger(db, "trg_m102_events_upd",
+                  "AFTER UPDATE OF actor_ids, type, sentence, actors, targets, place ON events",
+                  _M102_EVENT_OUT.format(r=old) + _M102_EVENT_IN.format(r=new))
+    _m102_trigger(db, "trg_m102_actors_del", "AFTER DELETE ON actors",
+                  "DELETE FROM actor_mention_texts WHERE actor_id = OLD.id AND n <= 0; "
+                  "DELETE FROM actor_pairs WHERE actor_id = OLD.id AND n <= 0; "
+                  "INSERT INTO actor_names_fts(actor_names_fts, rowid, name) "
+                  "VALUES ('delete', OLD.id, OLD.name);")
+    _m102_trigger(db, "trg_m102_actors_ins", "AFTER INSERT ON actors",
+                  "INSERT INTO actor_names_fts(rowid, name) VALUES (NEW.id, NEW.name);")
+    _m102_trigger(db, "trg_m102_actors_name", "AFTER UPDATE OF name ON actors",
+                  "INSERT INTO actor_names_fts(actor_names_fts, rowid, name) "
+                  "VALUES ('delete', OLD.id, OLD.name); "
+                  "INSERT INTO actor_names_fts(rowid, name) VALUES (NEW.id, NEW.name);")
+
+
+@migrations()
+def m103_nlp_actor_word_index(db: Database) -> None:
+    # actor keys and alias keys by trigram: finding actors by one name word ("who Jorge")
+    # reads the few that contain it instead of every actor and alias
+    db.execute(
+        "CREATE VIRTUAL TABLE actor_keys_fts USING fts5(key, content='actors', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO actor_keys_fts(actor_keys_fts) VALUES ('rebuild')")
+    db.execute(  # actor_aliases has no INTEGER PRIMARY KEY: its rowid (stable without VACUUM)
+        "CREATE VIRTUAL TABLE alias_keys_fts USING fts5(alias_key, content='actor_aliases', "
+        "content_rowid='rowid', tokenize='trigram')"
+    )
+    db.execute("INSERT INTO alias_keys_fts(alias_keys_fts) VALUES ('rebuild')")
+    _m102_trigger(db, "trg_m103_actors_ins", "AFTER INSERT ON actors",
+                  "INSERT INTO actor_keys_fts(rowid, key) VALUES (NEW.id, NEW.key);")
+    _m102_trigger(db, "trg_m103_actors_del", "AFTER DELETE ON actors",
+                  "INSERT INTO actor_keys_fts(actor_keys_fts, rowid, key) "
+                  "VALUES ('delete', OLD.id, OLD.key);")
+    _m102_trigger(db, "trg_m103_actors_key", "AFTER UPDATE OF key ON actors",
+                  "INSERT INTO actor_keys_fts(actor_keys_fts, rowid, key) "
+                  "VALUES ('delete', OLD.id, OLD.key); "
+                  "INSERT INTO actor_keys_fts(rowid, key) VALUES (NEW.id, NEW.key);")
+    _m102_trigger(db, "trg_m103_aliases_ins", "AFTER INSERT ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(rowid, alias_key) "
+                  "VALUES (NEW.rowid, NEW.alias_key);")
+    _m102_trigger(db, "trg_m103_aliases_del", "AFTER DELETE ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(alias_keys_fts, rowid, alias_key) "
+                  "VALUES ('delete', OLD.rowid, OLD.alias_key);")
+    _m102_trigger(db, "trg_m103_aliases_key", "AFTER UPDATE OF alias_key ON actor_aliases",
+                  "INSERT INTO alias_keys_fts(alias_keys_fts, rowid, alias_key) "
+                  "VALUES ('delete', OLD.rowid, OLD.alias_key); "
+                  "INSERT INTO alias_keys_fts(rowid, alias_key) "
+                  "VALUES (NEW.rowid, NEW.alias_key);")

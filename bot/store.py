@@ -670,7 +670,8 @@ class Store:
     def nlp_find_actors(self, key: str) -> list[dict[str, Any]]:
         """Actors whose key or one of whose aliases is ``key``, most mentioned first."""
         sql = """
-            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a
             WHERE a.key = ? OR a.id IN (SELECT actor_id FROM actor_aliases WHERE alias_key = ?)
             ORDER BY mentions DESC, a.id
@@ -681,20 +682,40 @@ class Store:
     def nlp_find_actors_by_word(self, word_key: str) -> list[dict[str, Any]]:
         """Actors one of whose name words is ``word_key`` (a surname alone, a first name)."""
         sql = """
-            SELECT a.*, (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+            SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a
             WHERE ' ' || a.key || ' ' LIKE ? OR a.id IN (
                 SELECT actor_id FROM actor_aliases WHERE ' ' || alias_key || ' ' LIKE ?)
             ORDER BY mentions DESC, a.id
         """
         pattern = f"% {word_key} %"
+        if len(word_key) >= 3 and not set(word_key) & set('"%_'):
+            # the trigram indexes give the few keys containing the word; LIKE keeps the
+            # whole-word ones, exactly as the scan above would
+            sql = """
+                SELECT a.*, (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                        WHERE t.actor_id = a.id) AS mentions
+                FROM actors a WHERE a.id IN (
+                    SELECT x.id FROM actor_keys_fts k JOIN actors x ON x.id = k.rowid
+                    WHERE actor_keys_fts MATCH ? AND ' ' || x.key || ' ' LIKE ?
+                    UNION
+                    SELECT al.actor_id FROM alias_keys_fts f
+                    JOIN actor_aliases al ON al.rowid = f.rowid
+                    WHERE alias_keys_fts MATCH ? AND ' ' || al.alias_key || ' ' LIKE ?)
+                ORDER BY mentions DESC, a.id
+            """
+            phrase = f'"{word_key}"'
+            with self.lock:
+                return list(self.db.query(sql, [phrase, pattern, phrase, pattern]))
         with self.lock:
             return list(self.db.query(sql, [pattern, pattern]))
 
     def nlp_all_actors(self) -> list[dict[str, Any]]:
         sql = """
             SELECT a.id, a.key, a.name, a.type,
-                   (SELECT count(*) FROM mentions m WHERE m.actor_id = a.id) AS mentions
+                   (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
             FROM actors a ORDER BY mentions DESC, a.id
         """
         with self.lock:
@@ -710,7 +731,7 @@ class Store:
             return [
                 str(r[0])
                 for r in self.db.execute(
-                    "SELECT DISTINCT m.text FROM mentions m WHERE m.actor_id = ? "
+                    "SELECT text FROM actor_mention_texts WHERE actor_id = ? AND n > 0 "
                     "UNION SELECT alias FROM actor_aliases WHERE actor_id = ?",
                     [actor_id, actor_id],
                 )
@@ -720,59 +741,17 @@ class Store:
         with self.lock:
             return int(
                 self.db.execute(
-                    "SELECT count(*) FROM mentions WHERE actor_id = ?", [actor_id]
+                    "SELECT coalesce(sum(n), 0) FROM actor_mention_texts WHERE actor_id = ?",
+                    [actor_id],
                 ).fetchone()[0]
             )
-
-    def nlp_actor_articles(self, actor_id: int) -> list[dict[str, Any]]:
-        """Articles mentioning or quoting the actor, oldest first (undated last)."""
-        sql = """
-            SELECT id, title, published AS date, source, url FROM articles
-            WHERE id IN (SELECT article_id FROM mentions WHERE actor_id = ?
-                         UNION SELECT article_id FROM quotes WHERE speaker_id = ?)
-            ORDER BY published IS NULL, published, id
-        """
-        with self.lock:
-            return list(self.db.query(sql, [actor_id, actor_id]))
-
-    def nlp_actor_roles(self, actor_id: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT role, date, article_id FROM roles WHERE actor_id = ? ORDER BY id",
-                    [actor_id],
-                )
-            )
-
-    def nlp_actor_quotes(self, actor_id: int) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT q.*, a.name AS speaker FROM quotes q "
-                    "LEFT JOIN actors a ON a.id = q.speaker_id "
-                    "WHERE q.speaker_id = ? ORDER BY q.id",
-                    [actor_id],
-                )
-            )
-
-    def nlp_actor_event_rows(self, actor_id: int) -> list[dict[str, Any]]:
-        sql = """
-            SELECT e.* FROM events e
-            WHERE EXISTS (SELECT 1 FROM json_each(e.actor_ids) j WHERE j.value = ?)
-            ORDER BY e.id
-        """
-        with self.lock:
-            return list(self.db.query(sql, [actor_id]))
 
     def nlp_related_actors(self, actor_id: int, limit: int = 8) -> list[dict[str, Any]]:
         """Actors mentioned in the same sentences, most often first."""
         sql = """
-            SELECT a.name, count(*) AS count FROM mentions m1
-            JOIN mentions m2 ON m2.article_id = m1.article_id AND m2.sentence = m1.sentence
-                AND m2.actor_id != m1.actor_id
-            JOIN actors a ON a.id = m2.actor_id
-            WHERE m1.actor_id = ?
-            GROUP BY a.id ORDER BY count DESC, a.name LIMIT ?
+            SELECT a.name, p.n AS count FROM actor_pairs p JOIN actors a ON a.id = p.other_id
+            WHERE p.actor_id = ? AND p.n > 0
+            ORDER BY count DESC, a.name LIMIT ?
         """
         with self.lock:
             return list(self.db.query(sql, [actor_id, limit]))
@@ -789,22 +768,6 @@ class Store:
             where.append(f"group_id IN ({', '.join('?' for _ in group_ids)})")
             params.extend(group_ids)
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        with self.lock:
-            return list(self.db.query(sql + " ORDER BY id", params))
-
-    def nlp_events_matching(self, words: list[str]) -> list[dict[str, Any]]:
-        """Events whose type, sentence, actors or places contain every word (case-folded)."""
-        sql = "SELECT * FROM events"
-        params: list[Any] = []
-        if words:
-            clauses = []
-            for w in words:
-                clauses.append(
-                    "(lower(type) LIKE ? OR lower(sentence) LIKE ? OR lower(actors) LIKE ? "
-                    "OR lower(targets) LIKE ? OR lower(coalesce(place, '')) LIKE ?)"
-                )
-                params.extend([f"%{w}%"] * 5)
-            sql += " WHERE " + " AND ".join(clauses)
         with self.lock:
             return list(self.db.query(sql + " ORDER BY id", params))
 
@@ -1200,6 +1163,235 @@ class Store:
                 f"SELECT id FROM articles WHERE {where} ORDER BY id", params
             )]
         return len(ids), ids[:limit]
+
+    # -- nlp lookups at scale --
+    # Bounded, indexed reads for ``who`` and ``events`` over the tables migration m102 keeps
+    # (actor_mention_texts, actor_articles, actor_pairs, event_actors, events_fts).
+
+    def nlp_actor_article_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
+        """The ``limit`` oldest articles (undated last) mentioning or quoting the actor."""
+        cols = "a.id, a.title, a.published AS date, a.source, a.url"
+        with self.lock:
+            rows = list(self.db.query(
+                f"SELECT {cols} FROM actor_articles x JOIN articles a ON a.id = x.article_id "
+                "WHERE x.actor_id = ? AND x.published IS NOT NULL "
+                "ORDER BY x.published, x.article_id LIMIT ?", [actor_id, limit]))
+            if len(rows) < limit:
+                rows += list(self.db.query(
+                    f"SELECT {cols} FROM actor_articles x JOIN articles a ON a.id = x.article_id "
+                    "WHERE x.actor_id = ? AND x.published IS NULL "
+                    "ORDER BY x.article_id LIMIT ?", [actor_id, limit - len(rows)]))
+        return rows
+
+    def nlp_actor_article_stats(self, actor_id: int) -> tuple[int, str | None, str | None]:
+        """(articles mentioning or quoting the actor, first date, last date)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT count(*), min(published), max(published) FROM actor_articles "
+                "WHERE actor_id = ?", [actor_id]).fetchone()
+        return int(row[0]), row[1], row[2]
+
+    def nlp_actor_distinct_roles(self, actor_id: int) -> list[dict[str, Any]]:
+        """The first row of each distinct role of the actor, in row order."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT role, date, article_id FROM roles WHERE id IN ("
+                "SELECT min(id) FROM roles WHERE actor_id = ? GROUP BY role) ORDER BY id",
+                [actor_id]))
+
+    def nlp_actor_quote_page(self, actor_id: int, limit: int) -> list[dict[str, Any]]:
+        """The actor's first ``limit`` quotes (in row order), with the speaker's name."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT q.*, a.name AS speaker FROM quotes q "
+                "LEFT JOIN actors a ON a.id = q.speaker_id "
+                "WHERE q.speaker_id = ? ORDER BY q.id LIMIT ?", [actor_id, limit]))
+
+    def nlp_actor_quote_count(self, actor_id: int) -> int:
+        with self.lock:
+            return int(self.db.execute(
+                "SELECT count(*) FROM quotes WHERE speaker_id = ?", [actor_id]).fetchone()[0])
+
+    @staticmethod
+    def _nlp_event_where(
+        actor_id: int | None, types: Sequence[str], words: Sequence[str],
+        since: str | None, until: str | None,
+    ) -> tuple[list[str], list[Any]]:
+        """WHERE clauses over ``events e``: the actor's events, types (prefixes), words (in the
+        type, sentence, actors, targets or place, as ``LIKE '%word%'``), date bounds (the
+        first and last day they cover, YYYY-MM-DD)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if actor_id is not None:
+            where.append("e.id IN (SELECT event_id FROM event_actors WHERE actor_id = ?)")
+            params.append(actor_id)
+        if types:
+            where.append("(" + " OR ".join("e.type GLOB ?" for _ in types) + ")")
+            params.extend(f"{t}*" for t in types)
+        fts = [w for w in words if len(w) >= 3 and w.isascii() and not set(w) & set('"%_')]
+        if fts:  # a trigram phrase finds exactly what LIKE '%word%' does (ASCII, 3+ chars)
+            where.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+            params.append(" AND ".join('"' + w + '"' for w in fts))
+        for w in words:
+            if w in fts:
+                continue
+            where.append(
+                "(lower(e.type) LIKE ? OR lower(e.sentence) LIKE ? OR lower(e.actors) LIKE ? "
+                "OR lower(e.targets) LIKE ? OR lower(coalesce(e.place, '')) LIKE ?)")
+            params.extend([f"%{w}%"] * 5)
+        # the first and last day the event's date (a day, a month or a year) covers
+        if since:
+            where.append("e.date IS NOT NULL AND (CASE WHEN length(e.date) >= 10 THEN "
+                         "substr(e.date, 1, 10) WHEN length(e.date) = 7 THEN e.date || '-31' "
+                         "ELSE substr(e.date, 1, 4) || '-12-31' END) >= ?")
+            params.append(since)
+        if until:
+            where.append("e.date IS NOT NULL AND (CASE WHEN length(e.date) >= 10 THEN "
+                         "substr(e.date, 1, 10) WHEN length(e.date) = 7 THEN e.date || '-01' "
+                         "ELSE substr(e.date, 1, 4) || '-01-01' END) <= ?")
+            params.append(until)
+        return where, params
+
+    def nlp_event_candidates(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+        by_date: bool = False, limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` matching event rows: by id, or oldest first (undated last)."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            if not by_date:
+                return list(self.db.query(
+                    f"SELECT e.* FROM events e WHERE {cond} ORDER BY e.id LIMIT ?",
+                    [*params, limit]))
+            rows = list(self.db.query(
+                f"SELECT e.* FROM events e WHERE {cond} AND e.date IS NOT NULL "
+                "ORDER BY e.date, e.article_id, e.id LIMIT ?", [*params, limit]))
+            if len(rows) < limit and not (since or until):
+                rows += list(self.db.query(
+                    f"SELECT e.* FROM events e WHERE {cond} AND e.date IS NULL "
+                    "ORDER BY e.article_id, e.id LIMIT ?", [*params, limit - len(rows)]))
+        return rows
+
+    def nlp_event_row_count(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), upto: int = 501,
+    ) -> int:
+        """How many event rows match, counting no further than ``upto``."""
+        where, params = self._nlp_event_where(actor_id, types, words, None, None)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM events e WHERE {cond} LIMIT ?)",
+                [*params, upto]).fetchone()[0])
+
+    def nlp_event_group_page(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+        limit: int = 200,
+    ) -> tuple[list[int], list[dict[str, Any]], int]:
+        """(the ids of the ``limit`` matching groups whose oldest matching row is the oldest,
+        undated last; their root rows; how many groups match in all)."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        gids: list[int] = []
+        seen: set[int] = set()
+        with self.lock:
+            # the groups in the order of their oldest matching row, read until there are
+            # enough (an index gives the date order; only group ids are read)
+            # ("+": with a filter, its index, not the date index's many undated rows)
+            undated = "+e.date IS NULL" if where else "e.date IS NULL"
+            for part in ("e.date IS NOT NULL ORDER BY e.date, e.article_id, e.id",
+                         f"{undated} ORDER BY e.article_id, e.id"):
+                cursor = self.db.execute(
+                    f"SELECT coalesce(e.group_id, e.id) FROM events e WHERE {cond} AND {part}",
+                    params)
+                for (gid,) in cursor:
+                    if gid not in seen:
+                        seen.add(gid)
+                        gids.append(int(gid))
+                        if len(gids) >= limit:
+                            break
+                cursor.close()
+                if len(gids) >= limit:
+                    break
+            total = len(gids) if len(gids) < limit else self.nlp_event_group_count(
+                actor_id=actor_id, types=types, words=words, since=since, until=until)
+            rows = list(self.db.query(
+                "SELECT e.* FROM json_each(?) g JOIN events e ON e.id = g.value ORDER BY e.id",
+                [json.dumps(gids)])) if gids else []
+        return gids, rows, total
+
+    def nlp_event_group_count(
+        self, *, actor_id: int | None = None, types: Sequence[str] = (),
+        words: Sequence[str] = (), since: str | None = None, until: str | None = None,
+    ) -> int:
+        """How many distinct events (groups of rows telling the same one) match."""
+        where, params = self._nlp_event_where(actor_id, types, words, since, until)
+        cond = " AND ".join(where) or "1"
+        with self.lock:
+            return int(self.db.execute(
+                f"SELECT count(DISTINCT coalesce(e.group_id, e.id)) FROM events e WHERE {cond}",
+                params).fetchone()[0])
+
+    def nlp_actor_count(self) -> int:
+        with self.lock:
+            return int(self.db.execute("SELECT count(*) FROM actors").fetchone()[0])
+
+    def nlp_actors_by_trigrams(self, grams: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` actors whose names share most of these trigrams, as
+        ``nlp_all_actors`` rows (most mentioned first)."""
+        if not grams:
+            return []
+        match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        sql = """
+            SELECT a.id, a.key, a.name, a.type,
+                   (SELECT coalesce(sum(n), 0) FROM actor_mention_texts t
+                    WHERE t.actor_id = a.id) AS mentions
+            FROM actors a WHERE a.id IN (
+                SELECT rowid FROM actor_names_fts WHERE actor_names_fts MATCH ?
+                ORDER BY rank LIMIT ?)
+            ORDER BY mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [match, limit]))
+
+    def nlp_most_mentioned_actors(self, limit: int) -> list[dict[str, Any]]:
+        sql = """
+            SELECT a.id, a.key, a.name, a.type, t.mentions FROM (
+                SELECT actor_id, sum(n) AS mentions FROM actor_mention_texts
+                GROUP BY actor_id ORDER BY mentions DESC, actor_id LIMIT ?) t
+            JOIN actors a ON a.id = t.actor_id ORDER BY t.mentions DESC, a.id
+        """
+        with self.lock:
+            return list(self.db.query(sql, [limit]))
+
+    def nlp_event_group_sources(self, group_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Group id → the articles of every row of the group (from an index, however many)."""
+        if not group_ids:
+            return {}
+        out: dict[int, set[int]] = {}
+        with self.lock:
+            for gid, article_id in self.db.execute(
+                "SELECT e.group_id, e.article_id FROM json_each(?) g "
+                "JOIN events e ON e.group_id = g.value", [json.dumps(sorted(set(group_ids)))]
+            ):
+                out.setdefault(int(gid), set()).add(int(article_id))
+        return out
+
+    def nlp_event_group_members(
+        self, group_ids: Sequence[int], per_group: int
+    ) -> list[dict[str, Any]]:
+        """The first ``per_group`` rows (by id) of each group, ordered by id."""
+        if not group_ids:
+            return []
+        with self.lock:
+            return list(self.db.query(
+                "SELECT e.* FROM json_each(?) g, events e WHERE e.id IN ("
+                "SELECT y.id FROM events y WHERE y.group_id = g.value ORDER BY y.id LIMIT ?) "
+                "ORDER BY e.id",
+                [json.dumps(sorted(set(group_ids))), per_group]))
 
     # -- harden --------------------------------------------------------------------------------
 

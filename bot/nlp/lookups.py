@@ -9,6 +9,7 @@ import difflib
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -36,7 +37,16 @@ from bot.replies import (
 )
 from bot.store import Store
 
-MAX_EVENTS = 200
+MAX_EVENTS = 200  # events in an ``events`` reply (its ``total`` counts them all)
+WHO_ARTICLES = 50  # articles, quotes and events in a ``who`` profile (with their totals)
+WHO_QUOTES = 20
+WHO_EVENTS = 20
+ROW_CAP = 500  # up to this many matching event rows, timelines are exact; beyond, bounded
+MEMBER_CAP = 50  # rows merged per event group (its sources are all listed, from an index)
+BOUNDED_MEMBER_CAP = 5  # the same beyond ROW_CAP
+BOUNDED_EVENTS = 100  # events in a reply beyond ROW_CAP (the text shows 40 and the total)
+SUGGEST_SCAN = 3000  # up to this many actors, "did you mean" compares the name with each
+SUGGEST_CANDIDATES = 300  # beyond, with the actors sharing most trigrams with it
 _APPROX = re.compile(
     r"(?:about|around|some|nearly|almost|roughly|approximately|over|more than|at least|"
     r"fewer than|less than|up to|under|hundreds|thousands|millions)\b", re.IGNORECASE
@@ -55,6 +65,15 @@ _TYPE_WORDS = {
     "detain": "detention", "detention": "detention", "transfer": "deportation_flight",
     "sanction": "sanction",
 }
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which event rows a timeline covers: an actor's, or those of types and with words."""
+
+    actor_id: int | None = None
+    types: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -148,18 +167,22 @@ class Lookups:
                     for r in candidates[:8]
                 ],
             )
-        counts = self.store.counts()
         message = f"No actor called “{name}” in the articles."
-        if counts["articles"] and not counts["actors"]:
+        if not self.store.nlp_actor_count() and self.store.count_articles():
             message += (" Actors are not indexed yet: install a spaCy English model "
                         "(see WIREWATCH_SPACY_MODEL) and restart.")
         return NotFoundReply(query=name, suggestions=self.suggestions(name), message=message)
 
     def suggestions(self, name: str, limit: int = 5) -> list[str]:
-        actors = self.store.nlp_all_actors()
-        if not actors:
-            return []
         target = fold(name)
+        grams = sorted({target[i:i + 3] for i in range(len(target) - 2)})
+        scan = self.store.nlp_actor_count() <= SUGGEST_SCAN or not grams
+        if scan:
+            actors = self.store.nlp_all_actors()
+            if not actors:
+                return []
+        else:  # the actors sharing most trigrams with the name, not every actor
+            actors = self.store.nlp_actors_by_trigrams(grams, SUGGEST_CANDIDATES)
         by_name: dict[str, str] = {}
         for a in actors:
             by_name.setdefault(fold(str(a["name"])), str(a["name"]))
@@ -172,7 +195,8 @@ class Lookups:
             if by_name[c] not in out:
                 out.append(by_name[c])
         if not out:
-            out = [str(a["name"]) for a in actors[:limit]]
+            top = actors if scan else self.store.nlp_most_mentioned_actors(limit)
+            out = [str(a["name"]) for a in top[:limit]]
         return out[:limit]
 
     def profile(self, actor_id: int) -> ActorProfile:
@@ -186,27 +210,29 @@ class Lookups:
         )
         roles: list[RoleView] = []
         seen_roles: set[str] = set()
-        for r in self.store.nlp_actor_roles(actor_id):
+        for r in self.store.nlp_actor_distinct_roles(actor_id):
             k = fold(str(r["role"]))
             if k not in seen_roles:
                 seen_roles.add(k)
                 roles.append(RoleView(str(r["role"]), r["date"], r["article_id"]))
         articles = [
             ArticleRef(int(a["id"]), str(a["title"]), a["date"], a["source"], a["url"])
-            for a in self.store.nlp_actor_articles(actor_id)
+            for a in self.store.nlp_actor_article_page(actor_id, WHO_ARTICLES)
         ]
+        n_articles, first_seen, last_seen = self.store.nlp_actor_article_stats(actor_id)
         quotes = [
             QuoteRef(text=str(q["text"]), article_id=int(q["article_id"]), speaker=q["speaker"],
                      date=q["date"])
-            for q in self.store.nlp_actor_quotes(actor_id)
+            for q in self.store.nlp_actor_quote_page(actor_id, WHO_QUOTES)
         ]
-        rows = self.store.nlp_actor_event_rows(actor_id)
-        events = self.event_views(rows)
+        n_quotes = len(quotes)
+        if n_quotes >= WHO_QUOTES:
+            n_quotes = self.store.nlp_actor_quote_count(actor_id)
+        events, n_events = self.event_page(EventFilter(actor_id=actor_id), limit=WHO_EVENTS)
         related = [
             RelatedActor(str(r["name"]), int(r["count"]))
             for r in self.store.nlp_related_actors(actor_id)
         ]
-        dates = sorted(a.date for a in articles if a.date)
         return ActorProfile(
             id=actor_id,
             name=name,
@@ -218,27 +244,74 @@ class Lookups:
             quotes=quotes,
             events=events,
             related=related,
-            first_seen=dates[0] if dates else None,
-            last_seen=dates[-1] if dates else None,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            articles_total=max(n_articles, len(articles)),
+            quotes_total=n_quotes,
+            events_total=n_events,
         )
 
     # -- events --------------------------------------------------------------------------
 
-    def event_views(self, rows: Iterable[dict[str, Any]]) -> list[EventView]:
-        """One view per group (the same event told by several articles), oldest first."""
+    def event_views(
+        self, rows: Iterable[dict[str, Any]], groups: Iterable[int] = (), cap: int = 0
+    ) -> list[EventView]:
+        """One view per group (the same event told by several articles), oldest first: the
+        groups of ``rows`` and ``groups`` (ids), each read with its first ``cap`` rows
+        (default ``MEMBER_CAP``)."""
+        cap = cap or MEMBER_CAP
         rows = list(rows)
-        group_ids = sorted({int(r["group_id"] or r["id"]) for r in rows})
+        group_ids = sorted({int(r["group_id"] or r["id"]) for r in rows} | set(groups))
         if not group_ids:
             return []
         members: dict[int, list[dict[str, Any]]] = {}
-        for r in self.store.nlp_event_rows(group_ids=group_ids):
+        for r in self.store.nlp_event_group_members(group_ids, cap):
             members.setdefault(int(r["group_id"] or r["id"]), []).append(r)
         for r in rows:  # rows without a group yet
             gid = int(r["group_id"] or r["id"])
             if all(m["id"] != r["id"] for m in members.setdefault(gid, [])):
                 members[gid].append(r)
-        views = [_merge(group) for group in members.values() if group]
+        views: list[EventView] = []
+        capped = [gid for gid, group in members.items() if len(group) >= cap]
+        sources = self.store.nlp_event_group_sources(capped)
+        for gid, group in members.items():
+            if not group:
+                continue
+            view = _merge(group)
+            more = sources.get(gid, set()) - set(view.sources)
+            if more:  # a group larger than the rows read: every article still listed
+                view.sources = view.sources[:1] + sorted(set(view.sources[1:]) | more)
+            views.append(view)
         return sort_views(views)
+
+    def event_page(
+        self, f: EventFilter, *, since: str | None = None, until: str | None = None,
+        limit: int = MAX_EVENTS,
+    ) -> tuple[list[EventView], int]:
+        """(the first ``limit`` events matching, oldest first; how many match in all).
+
+        Up to ``ROW_CAP`` matching rows, every one is grouped and merged (exact).  Beyond, the
+        ``limit`` groups whose oldest matching row is the oldest (by the rows' own dates) make
+        the page, with at most ``BOUNDED_MEMBER_CAP`` rows each (and all their sources), and the
+        number of groups the total.
+        """
+        n = self.store.nlp_event_row_count(
+            actor_id=f.actor_id, types=f.types, words=f.words, upto=ROW_CAP + 1)
+        if n <= ROW_CAP:  # all of them, grouped and merged
+            rows = self.store.nlp_event_candidates(
+                actor_id=f.actor_id, types=f.types, words=f.words, limit=ROW_CAP)
+            views = self.event_views(rows)
+            if since or until:
+                views = [v for v in views if _in_range(v.date, since, until)]
+            return views[:limit], len(views)
+        gids, roots, total = self.store.nlp_event_group_page(
+            actor_id=f.actor_id, types=f.types, words=f.words,
+            since=_span(since)[0] if since else None, until=_span(until)[1] if until else None,
+            limit=min(limit, BOUNDED_EVENTS))
+        views = self.event_views(roots, gids, cap=BOUNDED_MEMBER_CAP)
+        if since or until:
+            views = [v for v in views if _in_range(v.date, since, until)]
+        return views[:limit], max(total, len(views))
 
     def events(
         self, topic: str | None, since: str | None, until: str | None,
@@ -247,26 +320,21 @@ class Lookups:
         since_iso = _bound(since, "since", today)
         until_iso = _bound(until, "until", today)
         actor_name: str | None = None
-        rows: list[dict[str, Any]]
+        f = EventFilter()
         if topic:
             actor, _c = self.resolve(topic)
             if actor is not None and _looks_like_name(topic):
                 actor_name = str(actor["name"])
-                rows = self.store.nlp_actor_event_rows(int(actor["id"]))
+                f = EventFilter(actor_id=int(actor["id"]))
             else:
-                rows = self._topic_rows(topic)
-        else:
-            rows = self.store.nlp_event_rows()
-        views = self.event_views(rows)
-        if since_iso or until_iso:
-            views = [v for v in views if _in_range(v.date, since_iso, until_iso)]
-        total = len(views)
+                f = self._topic_filter(topic)
+        views, total = self.event_page(f, since=since_iso, until=until_iso, limit=MAX_EVENTS)
         return EventsReply(
-            topic=topic, since=since_iso, until=until_iso, events=views[:MAX_EVENTS],
+            topic=topic, since=since_iso, until=until_iso, events=views,
             total=total, actor=actor_name,
         )
 
-    def _topic_rows(self, topic: str) -> list[dict[str, Any]]:
+    def _topic_filter(self, topic: str) -> EventFilter:
         words = [fold(w) for w in re.findall(r"[\w'’-]+", topic)]
         words = [w for w in words if w not in _STOPWORDS]
         types: set[str] = set()
@@ -277,10 +345,7 @@ class Lookups:
                 types.update(matched)
             else:
                 plain.append(w[:-1] if len(w) > 4 and w.endswith("s") else w)
-        rows = self.store.nlp_events_matching(plain)
-        if types:
-            rows = [r for r in rows if any(str(r["type"]).startswith(t) for t in types)]
-        return rows
+        return EventFilter(types=tuple(sorted(types)), words=tuple(plain))
 
     # -- article ---------------------------------------------------------------------------
 
