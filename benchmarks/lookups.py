@@ -192,15 +192,10 @@ def _ack_figures(ctx: Context, path: Path, texts: list[str]) -> list[Figure]:
         app = build(settings, seed=False)
         try:
             bolt = bolt_app_for(app, settings)
-            calls_before = len(fake.server.calls)
             times = ack_times(bolt, texts, secret=secret, response_url=response_url)
-            # let the listeners finish their answers before the store closes (each posts at
-            # least once to the fake Slack); bounded, the figure is the acks above
-            deadline = time.monotonic() + 60
-            while (len(fake.server.calls) - calls_before < len(texts)
-                   and time.monotonic() < deadline):
-                time.sleep(0.05)
-            time.sleep(0.2)
+            # the listeners answer after the acks, on Bolt's executor: let them finish before
+            # the store closes (the figure is the acks above)
+            bolt.listener_runner.listener_executor.shutdown(wait=True)
         finally:
             app.close()
     return [Figure(

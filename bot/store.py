@@ -611,11 +611,21 @@ class Store:
 
     def nlp_people_with_surname(self, surname_key: str) -> list[dict[str, Any]]:
         """PERSON actors whose key ends with this surname ("maduro" → "nicolas maduro")."""
+        pattern = f"% {surname_key}"
+        if len(surname_key) >= 3 and not set(surname_key) & set('"%_'):
+            # the trigram index gives the few keys containing the surname (no actor scan)
+            sql = """
+                SELECT a.* FROM actor_keys_fts k JOIN actors a ON a.id = k.rowid
+                WHERE actor_keys_fts MATCH ? AND a.type = 'PERSON' AND a.key LIKE ?
+                ORDER BY a.id
+            """
+            with self.lock:
+                return list(self.db.query(sql, [f'"{surname_key}"', pattern]))
         with self.lock:
             return list(
                 self.db.query(
                     "SELECT * FROM actors WHERE type = 'PERSON' AND key LIKE ? ORDER BY id",
-                    [f"% {surname_key}"],
+                    [pattern],
                 )
             )
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIPE_BATCH = 64
+PIPE_BATCH = 64  # paragraphs per nlp.pipe batch, at most…
+PIPE_CHARS = 50_000  # …and at most this many characters (a longer paragraph alone)
 POOL_MIN_ARTICLES = 16  # smaller batches are analysed in this process (no worker round trip)
 
 
@@ -190,14 +191,29 @@ def _analyze(
     from bot.nlp.extract import analyses_from_docs, split_paragraphs
 
     plans = [split_paragraphs(d.title, d.text) for d in drafts]
-    texts = (p for plan in plans for p, _o, _h in plan)
-    docs = iter(nlp.pipe(texts, batch_size=PIPE_BATCH))
+    docs = _parse(nlp, [p for plan in plans for p, _o, _h in plan])
     out: list[ArticleAnalysis] = []
     for draft, plan in zip(drafts, plans, strict=True):
         # an article's docs are dropped once it is analysed: memory stays one pipe batch deep
         article_docs = [next(docs) for _ in plan]
         out.append(analyses_from_docs(aliases, article_docs, plan, draft.published))
     return out
+
+
+def _parse(nlp: Any, texts: list[str]) -> Iterator[Any]:
+    """``nlp.pipe`` in batches of at most ``PIPE_BATCH`` texts and ``PIPE_CHARS`` characters
+    (a text longer than that alone): the parse's memory grows with the characters of a batch,
+    about 3 KB each, so a batch of long articles would otherwise peak at hundreds of MB."""
+    batch: list[str] = []
+    size = 0
+    for text in texts:
+        if batch and (size + len(text) > PIPE_CHARS or len(batch) >= PIPE_BATCH):
+            yield from nlp.pipe(batch, batch_size=len(batch))
+            batch, size = [], 0
+        batch.append(text)
+        size += len(text)
+    if batch:
+        yield from nlp.pipe(batch, batch_size=len(batch))
 
 
 def _label(draft: ArticleDraft) -> str:

@@ -84,8 +84,32 @@ def test_pipe_in_batches_in_process(nlp: Any) -> None:
     spy = _SpyNlp(nlp)
     analyzer = NlpAnalyzer(None, nlp=spy)
     out = analyzer.analyze(_drafts())
-    assert len(out) == 2 and spy.calls[-1]["batch_size"] >= 16
-    assert spy.calls[-1].get("n_process", 1) == 1  # worker processes are the pool's job
+    assert len(out) == 2 and spy.calls
+    assert all(c.get("n_process", 1) == 1 for c in spy.calls)  # processes are the pool's job
+
+
+class _BatchRecorder:
+    """Records the batches ``nlp.pipe`` gets; returns the texts as stand-in docs."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def pipe(self, texts: Any, **kwargs: Any) -> Any:
+        batch = list(texts)
+        self.batches.append(batch)
+        return iter(batch)
+
+
+def test_pipe_batches_are_bounded_by_count_and_characters() -> None:
+    from bot.nlp.analyzer import PIPE_BATCH, PIPE_CHARS, _parse
+
+    texts = ["a" * 10] * (PIPE_BATCH + 5) + ["b" * (PIPE_CHARS // 3)] * 4 + ["c" * (PIPE_CHARS + 1)]
+    rec = _BatchRecorder()
+    assert list(_parse(rec, texts)) == texts  # every text, in order
+    assert [len(b) for b in rec.batches][:2] == [PIPE_BATCH, 5 + 2]
+    assert all(len(b) <= PIPE_BATCH for b in rec.batches)
+    assert all(sum(map(len, b)) <= PIPE_CHARS or len(b) == 1 for b in rec.batches)
+    assert rec.batches[-1] == ["c" * (PIPE_CHARS + 1)]  # longer than a batch: alone
 
 
 def test_headline_does_not_merge_into_the_first_sentence(nlp: Any) -> None:
