@@ -116,6 +116,13 @@ def cpu_seconds() -> float:
     return total
 
 
+def _self_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _read_items(path: Path) -> list[Any]:
     from benchmarks.corpus import NewsItem
 
@@ -175,9 +182,11 @@ def worker(mode: str, items_path: Path, workdir: Path, n_process: int = 1) -> di
             app, analyzer, store = None, None, Store(settings.db_path)
         batches = [drafts[k:k + INGEST_BATCH] for k in range(0, len(drafts), INGEST_BATCH)]
         c0, t0 = cpu_seconds(), time.perf_counter()
+        w0 = _self_cpu()
         result = ingest_batches(store, batches, analyzer, processes=n_process)
         out["seconds"] = time.perf_counter() - t0
         out["cpu_seconds"] = cpu_seconds() - c0
+        out["writer_cpu_seconds"] = _self_cpu() - w0
         out["new"] = len(result.new_ids)
         out["errors"] = result.errors[:5]
         out["processes"] = n_process
@@ -280,7 +289,9 @@ def run(ctx: Context) -> list[Figure]:
             ctx.shared["nlp_db"] = worker_db(ctx, "ingest")
             wps, aps = _rates(r)
             how = (f"{procs} worker processes (WIREWATCH_NLP_PROCESSES={procs}; their start-up "
-                   f"and model loads are timed), peak RSS {r['peak_rss_mb']:.0f} MB writer + "
+                   f"and model loads are timed), the writer process used "
+                   f"{r.get('writer_cpu_seconds', 0):.0f} CPU s, peak RSS "
+                   f"{r['peak_rss_mb']:.0f} MB writer + "
                    f"{r['children_peak_rss_mb']:.0f} MB per worker" if procs > 1 else
                    f"in-process, peak RSS {r['peak_rss_mb']:.0f} MB")
             figures.append(Figure(

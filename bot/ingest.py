@@ -314,10 +314,14 @@ AHEAD = 2  # batches being analysed while an earlier one is written
 
 
 class PendingAnalyses(Protocol):
+    """Analyses being made (``result()`` waits for them)."""
+
     def result(self) -> Sequence[Any]: ...
 
 
-class _Now:
+class Done:
+    """Analyses already made."""
+
     def __init__(self, analyses: Sequence[Any]) -> None:
         self._analyses = analyses
 
@@ -384,14 +388,14 @@ def _fresh_drafts(
 
 def _submit(analyzer: Analyzer | None, drafts: list[ArticleDraft]) -> PendingAnalyses:
     if not drafts:
-        return _Now([])
+        return Done([])
     if analyzer is None:
-        return _Now([None] * len(drafts))
+        return Done([None] * len(drafts))
     submit = getattr(analyzer, "submit", None)
     if submit is not None:
         pending: PendingAnalyses = submit(drafts)
         return pending
-    return _Now(analyzer.analyze(drafts))
+    return Done(analyzer.analyze(drafts))
 
 
 def _write_batch(

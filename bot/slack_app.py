@@ -61,6 +61,8 @@ class ElasticExecutor(Executor):
     def __init__(self, limit: int = LISTENER_THREADS_MAX) -> None:
         self._slots = threading.BoundedSemaphore(limit)
         self._count = itertools.count(1)
+        self._running: set[threading.Thread] = set()
+        self._lock = threading.Lock()
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
         future: Future[Any] = Future()
@@ -74,15 +76,30 @@ class ElasticExecutor(Executor):
                     except BaseException as exc:  # handed to the future, as a pool does
                         future.set_exception(exc)
             finally:
+                with self._lock:
+                    self._running.discard(threading.current_thread())
                 self._slots.release()
 
+        thread = threading.Thread(target=run, name=f"wirewatch-slack-{next(self._count)}",
+                                  daemon=True)
         try:
-            threading.Thread(target=run, name=f"wirewatch-slack-{next(self._count)}",
-                             daemon=True).start()
+            with self._lock:
+                self._running.add(thread)
+            thread.start()
         except BaseException:
+            with self._lock:
+                self._running.discard(thread)
             self._slots.release()
             raise
         return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """With ``wait``, return once the tasks running now are done (new ones still run)."""
+        if wait:
+            with self._lock:
+                running = list(self._running)
+            for thread in running:
+                thread.join()
 
 
 def make_client(settings: Settings, *, token: str | None = None) -> WebClient:

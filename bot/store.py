@@ -663,19 +663,26 @@ class Store:
         with self.lock:
             self.db.execute("UPDATE events SET group_id = ? WHERE id = ?", [group_id, event_id])
 
-    def nlp_events_of_type_all(self, event_id: int, limit: int = 5000) -> list[dict[str, Any]]:
-        """The latest events of this one's type (itself included), oldest first."""
+    def nlp_event_group_candidates(self, event_id: int, window: int = 5000
+                                   ) -> list[dict[str, Any]]:
+        """The event and the events it could be grouped with, oldest first: among the latest
+        ``window`` events of its type, those of the same article or sharing an actor with it
+        (what ``same_event`` requires) — read through ``event_actors``, not the whole type."""
+        sql = """
+            WITH me AS (SELECT id, type, article_id FROM events WHERE id = :id),
+            floor AS (SELECT coalesce(min(id), 0) AS id FROM (
+                SELECT e.id FROM events e, me WHERE e.type = me.type
+                ORDER BY e.id DESC LIMIT :window))
+            SELECT e.* FROM events e, me, floor
+            WHERE e.type = me.type AND e.id >= floor.id AND (
+                e.id = me.id OR e.article_id = me.article_id OR e.id IN (
+                    SELECT b.event_id FROM event_actors a
+                    JOIN event_actors b ON b.actor_id = a.actor_id
+                    WHERE a.event_id = me.id))
+            ORDER BY e.id
+        """
         with self.lock:
-            return list(
-                self.db.query(
-                    "SELECT * FROM (SELECT * FROM events "
-                    "WHERE type = (SELECT type FROM events WHERE id = ?) "
-                    "ORDER BY id DESC LIMIT ?) ORDER BY id",
-                    [event_id, limit],
-                )
-            )
-
-    # lookups
+            return list(self.db.query(sql, {"id": event_id, "window": window}))
 
     def nlp_find_actors(self, key: str) -> list[dict[str, Any]]:
         """Actors whose key or one of whose aliases is ``key``, most mentioned first."""

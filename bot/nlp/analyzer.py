@@ -13,9 +13,9 @@ import re
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from bot.ingest import ArticleDraft
+from bot.ingest import ArticleDraft, Done, PendingAnalyses
 from bot.nlp import NLP_VERSION, when
 from bot.nlp.canon import AliasTable, canon_key
 from bot.settings import Settings
@@ -101,8 +101,7 @@ class NlpAnalyzer:
         """Start analysing ``drafts``; ``.result()`` gives what ``analyze`` would return."""
         pool = self._pool
         if pool is None or pool.broken or len(drafts) < POOL_MIN_ARTICLES:
-            done = self.analyze(drafts)
-            return _Done(done)
+            return Done(self.analyze(drafts))
         return _Linked(pool.submit(drafts))
 
     def _analyze_here(self, drafts: Sequence[ArticleDraft]) -> list[Any]:
@@ -141,18 +140,6 @@ class AnalysisFailed:
         return f"AnalysisFailed({self.error!r})"
 
 
-class PendingAnalyses(Protocol):
-    def result(self) -> list[Any]: ...
-
-
-class _Done:
-    def __init__(self, analyses: list[Any]) -> None:
-        self._analyses = analyses
-
-    def result(self) -> list[Any]:
-        return self._analyses
-
-
 class _Linked:
     """A pool's pending batch; surnames are linked across the whole batch when it is done."""
 
@@ -160,7 +147,7 @@ class _Linked:
         self._pending = pending
 
     def result(self) -> list[Any]:
-        return link_batch_surnames(self._pending.result())
+        return link_batch_surnames(list(self._pending.result()))
 
 
 def analyze_drafts(
@@ -473,7 +460,7 @@ def _person_in(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def group_event(store: Store, event_id: int) -> int:
-    rows = store.nlp_events_of_type_all(event_id)
+    rows = store.nlp_event_group_candidates(event_id)
     me = next(r for r in rows if r["id"] == event_id)
     group = event_id
     for other in rows:

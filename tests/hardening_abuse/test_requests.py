@@ -291,3 +291,25 @@ def test_acks_are_not_held_back_when_every_listener_thread_is_busy(
         release.set()
         for t in threads:
             t.join(timeout=15)
+
+
+def test_listener_executor_shutdown_waits_for_running_answers() -> None:
+    """``shutdown(wait=True)`` of the listener executor returns once every answer running at
+    that moment has finished (a clean stop does not cut answers off mid-way)."""
+    import threading
+    import time
+
+    from bot.slack_app import ElasticExecutor
+
+    executor = ElasticExecutor(4)
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        time.sleep(0.3)
+        return "answered"
+
+    futures = [executor.submit(slow) for _ in range(3)]
+    assert started.wait(5)
+    executor.shutdown(wait=True)
+    assert all(f.done() and f.result() == "answered" for f in futures)
