@@ -56,6 +56,8 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("WIREWATCH_POLL_SECONDS", "1"),
         ("PORT", "70000"),
         ("WIREWATCH_ALLOW_PRIVATE_FEEDS", "maybe"),
+        ("WIREWATCH_NLP_PROCESSES", "0"),
+        ("WIREWATCH_NLP_PROCESSES", "many"),
     ],
 )
 def test_bad_values_are_clear_errors(name: str, value: str) -> None:
@@ -86,3 +88,15 @@ def test_every_setting_is_declared_once() -> None:
         "SLACK_API_URL", "WIREWATCH_SPACY_MODEL", "WIREWATCH_ALLOW_PRIVATE_FEEDS",
         "WIREWATCH_ADMINS", "WIREWATCH_POLL_SECONDS", "PORT",
     } <= set(names)
+
+
+def test_nlp_processes_auto_or_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.settings as settings_module
+
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: 8)
+    assert load_settings({}, dotenv_path=None).nlp_processes == 4  # one per CPU, at most 4
+    assert load_settings({"WIREWATCH_NLP_PROCESSES": "auto"}, dotenv_path=None
+                         ).nlp_processes == 4
+    assert load_settings({"WIREWATCH_NLP_PROCESSES": "6"}, dotenv_path=None).nlp_processes == 6
+    monkeypatch.setattr(settings_module.os, "cpu_count", lambda: None)
+    assert load_settings({}, dotenv_path=None).nlp_processes == 1
