@@ -18,7 +18,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.dates import normalize_date
 from bot.errors import UserError
@@ -311,6 +311,8 @@ def bundled_corpus_files() -> list[Path]:
 
 
 AHEAD = 2  # batches being analysed while an earlier one is written
+B = TypeVar("B")
+P = TypeVar("P")
 
 
 class PendingAnalyses(Protocol):
@@ -352,17 +354,32 @@ def ingest_batches(
     """
     result = IngestResult()
     seen: set[str] = set()
-    pending: deque[tuple[int, list[ArticleDraft], PendingAnalyses]] = deque()
     parallel = getattr(analyzer, "parallel", None) if processes > 1 else None
+
+    def fresh(item: tuple[int, Sequence[ArticleDraft]]) -> tuple[int, list[ArticleDraft]]:
+        return item[0], _fresh_drafts(store, item[1], seen, result)
+
+    def write(item: tuple[int, list[ArticleDraft]], pending: PendingAnalyses) -> None:
+        _write_batch(store, analyzer, item[0], item[1], pending, result, on_written)
+
     with parallel(processes) if parallel else nullcontext():
-        for n, batch in enumerate(batches):
-            fresh = _fresh_drafts(store, batch, seen, result)
-            pending.append((n, fresh, _submit(analyzer, fresh)))
-            while len(pending) > AHEAD:
-                _write_batch(store, analyzer, *pending.popleft(), result, on_written)
-        while pending:
-            _write_batch(store, analyzer, *pending.popleft(), result, on_written)
+        pipelined(map(fresh, enumerate(batches)), lambda item: _submit(analyzer, item[1]), write)
     return result
+
+
+def pipelined(
+    batches: Iterable[B], submit: Callable[[B], P], write: Callable[[B, P], None],
+    *, ahead: int = AHEAD,
+) -> None:
+    """``submit`` each batch as it comes and ``write`` the oldest one (with what ``submit``
+    returned) once more than ``ahead`` are in flight, so analysis runs ahead of writing."""
+    pending: deque[tuple[B, P]] = deque()
+    for batch in batches:
+        pending.append((batch, submit(batch)))
+        while len(pending) > ahead:
+            write(*pending.popleft())
+    while pending:
+        write(*pending.popleft())
 
 
 def _fresh_drafts(

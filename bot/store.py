@@ -91,6 +91,11 @@ def fts_query(text: str, *, any_term: bool = False) -> str | None:
     return (" OR " if any_term else " ").join(parts)
 
 
+def _trigram_phrase_ok(word: str) -> bool:
+    """A word a trigram index can look up as a quoted phrase, giving what LIKE would give."""
+    return len(word) >= 3 and not set(word) & set('"%_')
+
+
 class Store:
     """Every SQL statement of wirewatch lives in this class."""
 
@@ -612,7 +617,7 @@ class Store:
     def nlp_people_with_surname(self, surname_key: str) -> list[dict[str, Any]]:
         """PERSON actors whose key ends with this surname ("maduro" → "nicolas maduro")."""
         pattern = f"% {surname_key}"
-        if len(surname_key) >= 3 and not set(surname_key) & set('"%_'):
+        if _trigram_phrase_ok(surname_key):
             # the trigram index gives the few keys containing the surname (no actor scan)
             sql = """
                 SELECT a.* FROM actor_keys_fts k JOIN actors a ON a.id = k.rowid
@@ -707,7 +712,7 @@ class Store:
             ORDER BY mentions DESC, a.id
         """
         pattern = f"% {word_key} %"
-        if len(word_key) >= 3 and not set(word_key) & set('"%_'):
+        if _trigram_phrase_ok(word_key):
             # the trigram indexes give the few keys containing the word; LIKE keeps the
             # whole-word ones, exactly as the scan above would
             sql = """
@@ -1245,7 +1250,7 @@ class Store:
         if types:
             where.append("(" + " OR ".join("e.type GLOB ?" for _ in types) + ")")
             params.extend(f"{t}*" for t in types)
-        fts = [w for w in words if len(w) >= 3 and w.isascii() and not set(w) & set('"%_')]
+        fts = [w for w in words if _trigram_phrase_ok(w) and w.isascii()]
         if fts:  # a trigram phrase finds exactly what LIKE '%word%' does (ASCII, 3+ chars)
             where.append("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
             params.append(" AND ".join('"' + w + '"' for w in fts))

@@ -10,12 +10,11 @@ import difflib
 import json
 import logging
 import re
-from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from bot.ingest import ArticleDraft, Done, PendingAnalyses
+from bot.ingest import ArticleDraft, Done, PendingAnalyses, pipelined
 from bot.nlp import NLP_VERSION, when
 from bot.nlp.canon import AliasTable, canon_key
 from bot.settings import Settings
@@ -482,7 +481,7 @@ def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
     tried: set[int] = set()
     processes = analyzer.settings.nlp_processes if analyzer.settings else 1
 
-    def batches() -> Iterator[list[ArticleRow]]:
+    def batches() -> Iterator[list[tuple[ArticleRow, ArticleDraft]]]:
         while True:
             rows = [
                 r for r in store.nlp_articles_to_analyse(analyzer.version, limit=batch * 2 + 1)
@@ -491,27 +490,22 @@ def backfill(store: Store, analyzer: NlpAnalyzer, *, batch: int = 32) -> int:
             if not rows:  # (an article tried once and still listed is not tried again)
                 return
             tried.update(r.id for r in rows)
-            yield rows
+            yield [(r, _draft_of(r)) for r in rows]
 
-    pending: deque[tuple[list[ArticleRow], list[ArticleDraft], PendingAnalyses]] = deque()
+    def submit(batch: list[tuple[ArticleRow, ArticleDraft]]) -> PendingAnalyses:
+        return analyzer.submit([draft for _row, draft in batch])
+
+    def save(batch: list[tuple[ArticleRow, ArticleDraft]], pending: PendingAnalyses) -> None:
+        nonlocal done
+        analyses = pending.result()
+        with store.transaction():
+            for (row, draft), analysis in zip(batch, analyses, strict=True):
+                analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
+        done += len(batch)
+
     with analyzer.parallel(processes):
-        for rows in batches():
-            drafts = [_draft_of(r) for r in rows]
-            pending.append((rows, drafts, analyzer.submit(drafts)))
-            while len(pending) > 1:
-                done += _save_rows(store, analyzer, *pending.popleft())
-        while pending:
-            done += _save_rows(store, analyzer, *pending.popleft())
+        pipelined(batches(), submit, save, ahead=1)
     return done
-
-
-def _save_rows(store: Store, analyzer: NlpAnalyzer, rows: list[ArticleRow],
-               drafts: list[ArticleDraft], pending: PendingAnalyses) -> int:
-    analyses = pending.result()
-    with store.transaction():
-        for row, draft, analysis in zip(rows, drafts, analyses, strict=True):
-            analyzer.save(store, row.id, draft, analysis)  # (never raises for one article)
-    return len(rows)
 
 
 def _draft_of(row: ArticleRow) -> ArticleDraft:
