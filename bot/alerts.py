@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.sanitize import terminal_safe
 from bot.store import Store
 from watchlists.decide import (
     Signature,
@@ -186,8 +187,8 @@ class ConsoleSender:
 
     def post(self, channel: str, view: AlertView | DigestView, thread_ts: str | None) -> str:
         self.count += 1
-        text = alert_text(view)
-        self.emit(text if channel == "console" else f"[#{channel}]\n{text}")
+        text = terminal_safe(alert_text(view))
+        self.emit(text if channel == "console" else f"[#{terminal_safe(channel)}]\n{text}")
         return f"console.{self.count}"
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import UserError
+from bot.sanitize import terminal_safe
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger("wirewatch")
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode; --http for HTTP)")
     serve.add_argument("--http", action="store_true", help="Events API over HTTP")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT)")
+    serve.add_argument("--host", default=None,
+                       help="HTTP listen address (default: WIREWATCH_HOST)")
     return parser
 
 
@@ -75,6 +78,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> Path | None:
 
 
 def _print(text: str) -> None:
+    text = terminal_safe(text)  # feed titles and links reach here: no terminal escapes
     try:
         print(text, flush=True)
     except UnicodeEncodeError:
@@ -167,7 +171,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     check_tokens(settings, http=args.http)  # before importing Bolt: fast, clear errors
     from bot.slack_app import serve
 
-    return serve(settings, http=args.http, port=args.port, out=_print)
+    return serve(settings, http=args.http, port=args.port, host=args.host, out=_print)
 
 
 # -- end slack ---------------------------------------------------------------------------------
@@ -294,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except UserError as exc:
-        print(f"wirewatch: {exc.message}", file=sys.stderr)
+        print(f"wirewatch: {terminal_safe(exc.message)}", file=sys.stderr)
         return 2
     logfile = setup_logging(settings)
     try:
@@ -304,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         return commands[command](args, settings)
     except UserError as exc:
-        print(f"wirewatch: {exc.message}", file=sys.stderr)
+        print(f"wirewatch: {terminal_safe(exc.message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

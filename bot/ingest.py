@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 from bot.dates import normalize_date
 from bot.errors import UserError
 from bot.htmltext import html_to_doc, html_to_text
+from bot.sanitize import strip_controls, strip_controls_or_none
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,13 @@ class ArticleDraft:
     feed_id: int | None = None
     origin: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # one gate for every way in (files, records, feeds): no control characters stored
+        self.title = strip_controls(self.title)
+        self.text = strip_controls(self.text)
+        for name in ("url", "guid", "source", "author", "dateline", "origin"):
+            setattr(self, name, strip_controls_or_none(getattr(self, name)))
 
     @property
     def content_hash(self) -> str:

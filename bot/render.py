@@ -25,6 +25,7 @@ from bot.replies import (
     WatchView,
     plain_highlight,
 )
+from bot.sanitize import strip_controls, terminal_safe
 
 BOLD, RESET = "\x1b[1m", "\x1b[0m"
 WIDTH = 100
@@ -42,10 +43,9 @@ def _wrap(text: str, indent: str = "    ") -> str:
 
 
 def _safe(text: str | None) -> str:
-    """Strip terminal control characters from untrusted text."""
-    if not text:
-        return ""
-    return "".join(ch for ch in text if ch >= " " or ch == "\n").replace("\x7f", "")
+    """Strip terminal control characters from untrusted text (``render`` does it again on the
+    whole output)."""
+    return strip_controls(text) if text else ""
 
 
 def render_error(reply: ErrorReply, ansi: bool) -> str:
@@ -218,8 +218,8 @@ def register(reply_type: type[Reply], renderer: Callable[[Any, bool], str]) -> N
 def render(reply: Reply, *, ansi: bool = False) -> str:
     renderer = _RENDERERS.get(type(reply))
     if renderer is None:
-        return json.dumps(reply.to_dict(), indent=2, ensure_ascii=False)
-    return renderer(reply, ansi)
+        return terminal_safe(json.dumps(reply.to_dict(), indent=2, ensure_ascii=False))
+    return terminal_safe(renderer(reply, ansi))
 
 
 # -- feeds ------------------------------------------------------------------------------------

@@ -512,3 +512,18 @@ def m103_nlp_actor_word_index(db: Database) -> None:
                   "VALUES ('delete', OLD.rowid, OLD.alias_key); "
                   "INSERT INTO alias_keys_fts(rowid, alias_key) "
                   "VALUES (NEW.rowid, NEW.alias_key);")
+
+
+# -- trust (m9xx) -----------------------------------------------------------------------------
+
+
+@migrations()
+def m904_slack_request_guard(db: Database) -> None:
+    # HTTP mode's replay guard: signatures already accepted, kept until a replay of them would
+    # be refused for its timestamp anyway; in the database so a restart does not forget them
+    db.table("slack_request_signatures").create(
+        {"signature": str, "expires_at": float}, pk="signature"
+    )
+    db.execute(
+        "CREATE INDEX idx_slack_request_signatures_expiry ON slack_request_signatures(expires_at)"
+    )

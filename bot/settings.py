@@ -7,7 +7,9 @@ README documents each one (a test checks that).  Nothing else in the code base r
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("WIREWATCH_ADMINS", "", "comma-separated Slack user IDs allowed to manage feeds"),
     SettingSpec("WIREWATCH_POLL_SECONDS", "900", "default seconds between checks of a feed"),
     SettingSpec("PORT", "3000", "HTTP port for `wirewatch serve --http`"),
+    SettingSpec("WIREWATCH_HOST", "0.0.0.0",
+                "address `wirewatch serve --http` listens on (127.0.0.1: this machine only)"),
     SettingSpec("WIREWATCH_NLP_PROCESSES", "auto",
                 "worker processes for large ingestions (auto: the CPU count, at most 4)"),
 )
@@ -68,6 +72,7 @@ class Settings:
     admins: frozenset[str] = frozenset()
     poll_seconds: int = 900
     port: int = 3000
+    host: str = "0.0.0.0"
     nlp_processes: int = field(default_factory=default_nlp_processes)
 
     def __repr__(self) -> str:  # never print secrets
@@ -75,6 +80,7 @@ class Settings:
             f"Settings(db_path={str(self.db_path)!r}, slack_api_url={self.slack_api_url!r}, "
             f"spacy_model={self.spacy_model!r}, allow_private_feeds={self.allow_private_feeds}, "
             f"admins={sorted(self.admins)!r}, poll_seconds={self.poll_seconds}, port={self.port}, "
+            f"host={self.host!r}, "
             f"nlp_processes={self.nlp_processes}, "
             f"tokens={'set' if self.slack_bot_token else 'unset'})"
         )
@@ -144,6 +150,7 @@ def load_settings(
             minimum=30, maximum=7 * 24 * 3600,
         ),
         port=_int("PORT", get("PORT") or "3000", minimum=1, maximum=65535),
+        host=listen_host("WIREWATCH_HOST", get("WIREWATCH_HOST") or "0.0.0.0"),
         nlp_processes=_processes(get("WIREWATCH_NLP_PROCESSES")),
     )
 
@@ -152,3 +159,17 @@ def _processes(raw: str | None) -> int:
     if raw is None or raw.lower() == "auto":
         return default_nlp_processes()
     return _int("WIREWATCH_NLP_PROCESSES", raw, minimum=1, maximum=MAX_NLP_PROCESSES)
+
+
+def listen_host(name: str, raw: str) -> str:
+    """An IP address (v4 or v6) or a host name to listen on; anything else is a ConfigError."""
+    import ipaddress
+
+    value = raw.strip()
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(value.strip("[]")))
+    if re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*", value):
+        return value
+    raise ConfigError(f"{name} must be an IP address or a host name (e.g. 0.0.0.0 or "
+                      f"127.0.0.1), not {raw[:80]!r}")

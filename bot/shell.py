@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.render import render
+from bot.sanitize import terminal_safe
 from bot.service import Context
 from bot.wiring import Wirewatch
 
@@ -38,7 +39,7 @@ class Shell:
     def notify(self, text: str) -> None:
         """Print a message from elsewhere (an alert) between prompts."""
         with self._lock:
-            self.stdout.write(f"\n{text}\n")
+            self.stdout.write(f"\n{terminal_safe(text)}\n")
             self.stdout.flush()
 
     def answer(self, line: str) -> str:
@@ -90,7 +91,7 @@ class Shell:
                     break
                 out = self.answer(line)
                 with self._lock:
-                    self.stdout.write(out + "\n")
+                    self.stdout.write(terminal_safe(out) + "\n")
                     self.stdout.flush()
                 if self.after_command is not None:
                     self.after_command(line)

@@ -317,6 +317,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def serve(settings: Settings, *, http: bool = False, port: int | None = None,
+          host: str | None = None,
           out: Callable[[str], None] = print) -> int:
     """``wirewatch serve``: the Slack bot in Socket Mode (default) or HTTP mode.
 
@@ -364,7 +365,7 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
             # -- watch: digests and retries go out even when no feed brings anything --
             alert_loop = start_alert_loop(ww, alert_sender, alerts_stop)
         try:
-            _run(app, settings, client, http=http, port=port, out=out)
+            _run(app, settings, client, ww.store, http=http, host=host, port=port, out=out)
         finally:
             alerts_stop.set()  # -- watch --
             if scheduler is not None:
@@ -378,7 +379,8 @@ def serve(settings: Settings, *, http: bool = False, port: int | None = None,
     return 0
 
 
-def _run(app: App, settings: Settings, client: WebClient, *, http: bool, port: int | None,
+def _run(app: App, settings: Settings, client: WebClient, store: Store, *, http: bool,
+         host: str | None, port: int | None,
          out: Callable[[str], None]) -> None:
     """Serve until interrupted."""
     import threading
@@ -386,8 +388,10 @@ def _run(app: App, settings: Settings, client: WebClient, *, http: bool, port: i
     if http:
         from bot.slack_http import SlackHTTPServer
 
-        server = SlackHTTPServer(app, port=settings.port if port is None else port)
-        out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events")
+        server = SlackHTTPServer(app, store, host=settings.host if host is None else host,
+                                 port=settings.port if port is None else port)
+        out(f"wirewatch: HTTP mode, listening on port {server.port} at /slack/events "
+            f"(address {server.host})")
         server.serve_forever()
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -5,8 +5,13 @@ signature (``X-Slack-Signature`` v0, ``X-Slack-Request-Timestamp`` within five m
 answers within Slack's 3-second limit (listeners run after the ack, in Bolt's executor).
 ``GET /healthz`` answers ``ok`` for load balancers.
 
-The server binds a given port (0 = a free one, for tests), runs in the calling thread
-(``serve_forever``) or a background one (``start``), and stops with ``stop()``.
+Before Bolt sees a request, the server refuses (401) one with other than exactly one
+``X-Slack-Signature`` and one ``X-Slack-Request-Timestamp`` header, so the signature Bolt
+verifies is the one the replay guard records; a signature accepted once is refused again for
+ten minutes, across restarts (the guard lives in the database).
+
+The server binds a given address and port (0 = a free one, for tests), runs in the calling
+thread (``serve_forever``) or a background one (``start``), and stops with ``stop()``.
 """
 
 from __future__ import annotations
@@ -18,15 +23,22 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger("wirewatch.slack.http")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1_000_000  # Slack's payloads are far smaller
-REPLAY_WINDOW = 5 * 60  # seconds: Bolt refuses older timestamps, so older replays fail anyway
+REPLAY_WINDOW = 5 * 60  # seconds: Bolt refuses timestamps further off than this
+# A request is accepted only while |now - timestamp| <= REPLAY_WINDOW, so a signature first
+# seen at t can only be replayed until t + 2 * REPLAY_WINDOW: remember it that long.
+REPLAY_KEEP = 2 * REPLAY_WINDOW
+SIGNED_HEADERS = ("X-Slack-Signature", "X-Slack-Request-Timestamp")
 
 
 class _Server(ThreadingHTTPServer):
@@ -38,36 +50,29 @@ class _Server(ThreadingHTTPServer):
     replays: ReplayGuard
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6  # WIREWATCH_HOST set to an IPv6 address, e.g. "::"
+
+
 class ReplayGuard:
-    """Signatures already accepted in the last five minutes (hardening).
+    """Signatures already accepted, kept in the database (hardening).
 
     Slack never sends the same signature twice (a retry has a new timestamp, every slash
     command a new trigger_id), so a second request with one is a captured request replayed:
     it is refused before Bolt sees it.  A signature is reserved before dispatch (so two
-    concurrent copies cannot both pass) and released if Bolt rejects the request.
+    concurrent copies cannot both pass) and released if Bolt rejects the request.  The rows
+    are in SQLite, so restarting the server does not reopen the window.
     """
 
-    def __init__(self, window: float = REPLAY_WINDOW) -> None:
-        self.window = window
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: Store, keep: float = REPLAY_KEEP) -> None:
+        self.store = store
+        self.keep = keep
 
     def reserve(self, signature: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            while self._seen:  # oldest first (insertion order): drop what has expired
-                oldest = next(iter(self._seen))
-                if self._seen[oldest] >= now - self.window:
-                    break
-                del self._seen[oldest]
-            if signature in self._seen:
-                return False
-            self._seen[signature] = now
-            return True
+        return self.store.slack_reserve_signature(signature, now=time.time(), keep=self.keep)
 
     def release(self, signature: str) -> None:
-        with self._lock:
-            self._seen.pop(signature, None)
+        self.store.slack_release_signature(signature)
 
 
 def malformed(body: str, content_type: str) -> bool:
@@ -149,8 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length).decode("utf-8", errors="replace")
         # -- hardening: answer what Bolt would crash on or let through twice --
-        timestamp = self.headers.get("X-Slack-Request-Timestamp") or ""
-        signature = self.headers.get("X-Slack-Signature") or ""
+        # exactly one signature and one timestamp: with two, the guard and Bolt could each
+        # read a different one (a junk first header let a replay through)
+        signed = [self.headers.get_all(name) or [] for name in SIGNED_HEADERS]
+        if any(len(values) != 1 for values in signed):
+            self._send(401, "")
+            return
+        signature, timestamp = signed[0][0], signed[1][0]
         if not timestamp.strip().isdigit() or not signature:
             self._send(401, "")
             return
@@ -184,11 +194,12 @@ class _Handler(BaseHTTPRequestHandler):
 class SlackHTTPServer:
     """``/slack/events`` over HTTP for a Bolt app.  Usable as a context manager."""
 
-    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000,
+    def __init__(self, app: App, store: Store, *, host: str = "0.0.0.0", port: int = 3000,
                  path: str = EVENTS_PATH) -> None:
-        self._server = _Server((host, port), _Handler)
+        server_class = _Server6 if ":" in host else _Server
+        self._server = server_class((host, port), _Handler)
         self._server.bolt_app = app
-        self._server.replays = ReplayGuard()
+        self._server.replays = ReplayGuard(store)
         self._server.path = path
         self._thread: threading.Thread | None = None
 
@@ -197,10 +208,17 @@ class SlackHTTPServer:
         return int(self._server.server_address[1])
 
     @property
-    def url(self) -> str:
+    def host(self) -> str:
         raw = self._server.server_address[0]
-        host = raw.decode() if isinstance(raw, bytes) else str(raw)
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif ":" in host:  # IPv6: bracketed, and the wildcard reached through loopback
+            host = "[::1]" if host == "::" else f"[{host}]"
         return f"http://{host}:{self.port}{self._server.path}"
 
     def serve_forever(self) -> None:

@@ -319,6 +319,29 @@ class Store:
                 self.db.execute("DELETE FROM slack_events WHERE received_at < ?", [cutoff])
         return first
 
+    def slack_reserve_signature(self, signature: str, *, now: float, keep: float) -> bool:
+        """Reserve a verified request signature; False when it was accepted before (a replay).
+
+        One atomic ``INSERT OR IGNORE``: of two concurrent copies exactly one wins.  Rows are
+        kept ``keep`` seconds (until a replay would be refused for its timestamp anyway), and
+        expired rows are pruned on the way.
+        """
+        with self.lock, self.db.atomic():
+            self.db.execute("DELETE FROM slack_request_signatures WHERE expires_at < ?", [now])
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO slack_request_signatures(signature, expires_at) "
+                "VALUES (?, ?)",
+                [signature, now + keep],
+            )
+            return cursor.rowcount == 1
+
+    def slack_release_signature(self, signature: str) -> None:
+        """Forget a reserved signature (the request was not accepted after all)."""
+        with self.lock, self.db.atomic():
+            self.db.execute(
+                "DELETE FROM slack_request_signatures WHERE signature = ?", [signature]
+            )
+
     def slack_watches(self, channels: list[str] | None = None) -> list[dict[str, Any]]:
         """Active watches, of ``channels`` only when given (None: every channel)."""
         sql = (

@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 from bot.dates import normalize_date
 from bot.htmltext import html_to_doc, html_to_text
 from bot.ingest import ArticleDraft
+from bot.sanitize import strip_controls
 
 MAX_TEXT_CHARS = 200_000
 MAX_TITLE_CHARS = 500
@@ -70,7 +71,7 @@ def _clean_inline(value: Any, limit: int) -> str:
     if not isinstance(value, str):
         return ""
     text = html_to_text(value) if ("<" in value or "&" in value) else value
-    return " ".join(text.split())[:limit]
+    return " ".join(strip_controls(text).split())[:limit]
 
 
 def _entry_text(entry: Mapping[str, Any]) -> str:
@@ -110,7 +111,7 @@ def _entry_date(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
 def _absolute(link: Any, base: str | None) -> str | None:
     if not isinstance(link, str) or not link.strip():
         return None
-    link = link.strip()
+    link = strip_controls(link).strip()
     absolute = urljoin(base, link) if base else link
     scheme = urlsplit(absolute).scheme.lower()
     return absolute if scheme in ("http", "https") else None

@@ -138,7 +138,7 @@ def start_app(settings: Settings, service: Any, store: Store, fake: FakeSlack,
     from handlers import register_all
 
     app = create_app(settings, service, store, listeners=[register_all])
-    server = SlackHTTPServer(app, host="127.0.0.1", port=0).start()
+    server = SlackHTTPServer(app, store, host="127.0.0.1", port=0).start()
     return app, server
 
 
