@@ -512,3 +512,12 @@ def m103_nlp_actor_word_index(db: Database) -> None:
                   "VALUES ('delete', OLD.rowid, OLD.alias_key); "
                   "INSERT INTO alias_keys_fts(rowid, alias_key) "
                   "VALUES (NEW.rowid, NEW.alias_key);")
+
+
+@migrations()
+def m902_watch_channel_access(db: Database) -> None:
+    # channels where Slack refuses wirewatch's posts for good (not_in_channel, archived…):
+    # their watches are paused, with the reason, until wirewatch can post there again
+    db.table("channel_access").create(
+        {"channel": str, "error": str, "paused_at": str}, pk="channel", not_null={"error"},
+    )
