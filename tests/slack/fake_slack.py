@@ -41,7 +41,7 @@ class FakeSlack:
         self.private_channels: set[str] = set()  # hidden from the bot unless it is in them
         self.archived_channels: set[str] = set()
         self.info_error: str | None = None  # conversations.info / members fail with this
-        self.scopes: str | None = "chat:write,channels:read,groups:read"  # X-OAuth-Scopes
+        self.scopes: str | None = "chat:write,channels:read,groups:read"  # x-oauth-scopes
         self.token_ok = True
         self._ts = 1700000000
         fake = self
@@ -170,7 +170,8 @@ class FakeSlack:
         if m == "auth.test" and not self.token_ok:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if m == "auth.test":
-            scopes = {"X-OAuth-Scopes": self.scopes} if self.scopes is not None else {}
+            # lower case, as slack.com sends it (and as Bolt looks it up)
+            scopes = {"x-oauth-scopes": self.scopes} if self.scopes is not None else {}
             return 200, scopes, {"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
                              "user": "wirewatch", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
                              "bot_id": BOT_ID}
