@@ -33,9 +33,9 @@ from handlers.blocks import (
 from handlers.mrkdwn import escape, link
 
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
-             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
-# of those, the ones that pause the whole channel (bot.access): every later post would fail
-assert CHANNEL_ERRORS <= PERMANENT
+             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks",
+             # the ones that pause the whole channel (bot.access): every later post would fail
+             *CHANNEL_ERRORS}
 MAX_DIGEST_ITEMS = 20
 # -- hardening: a feed can send a 1 MiB headline or a 10 kB link.  Slack refuses a message
 # whose text is over 40,000 characters (msg_too_long: the alert would fail for good), and a
