@@ -165,7 +165,7 @@ def test_every_unwatch_button_asks_to_confirm(running: Running) -> None:
     assert all("confirm" not in b for b in buttons if b["action_id"] != blocks.ACTION_UNWATCH)
 
 
-def test_alert_unwatch_button_asks_to_confirm(running: Running) -> None:
+def test_alert_unwatch_button_asks_to_confirm() -> None:
     from bot.alerts import AlertButton
 
     view = AlertView(
