@@ -136,11 +136,14 @@ class Sender(Protocol):
 class DeliveryError(Exception):
     def __init__(
         self, message: str, *, retry_after: float | None = None, permanent: bool = False,
-        maybe_posted: bool = False,
+        maybe_posted: bool = False, channel_error: str | None = None,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # the channel refuses every post for good (``bot.access.CHANNEL_ERRORS``: the bot is
+        # not in it, it is archived or gone): the channel is paused, not just this alert
+        self.channel_error = channel_error
         # True when the post may have gone through (timeout, connection reset after the
         # request was sent): the next attempt looks it up first (``Sender.find_posted``)
         self.maybe_posted = maybe_posted
@@ -274,6 +277,7 @@ class AlertPipeline:
         if not len(matcher):
             return []
         now = self.clock()
+        paused = self.store.paused_channels()
         created: list[dict[str, Any]] = []
         with self.store.transaction():
             for article_id in article_ids:
@@ -289,7 +293,8 @@ class AlertPipeline:
                 self.store.save_signature(article_id, signature)
                 for watch_id in matched:
                     watch = watches[watch_id]
-                    alert_id = self._record(watch, adoc, signature, now)
+                    alert_id = self._record(watch, adoc, signature, now,
+                                            paused=watch.channel in paused)
                     if alert_id is not None:
                         created.append({
                             "watch_id": watch_id, "channel": watch.channel,
@@ -299,14 +304,15 @@ class AlertPipeline:
         return created
 
     def _record(
-        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime
+        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime, *,
+        paused: bool = False,
     ) -> int | None:
         query = compile_watch(watch)
         assert query is not None
         why = [{"label": r.label, "where": list(r.where)} for r in reasons(query, adoc)]
         earlier = self.store.recent_signatures(watch.channel, iso(now - STORY_WINDOW))
         story = story_key_for(adoc.id, signature, earlier)
-        status = disposition(
+        status = "paused" if paused else disposition(  # paused: recorded, never posted
             muted_until=watch.muted_until, digest_time=watch.digest_time, now=now
         )
         return self.store.insert_alert(
@@ -384,8 +390,14 @@ class AlertPipeline:
         blocked: set[str] = set()  # a channel whose head alert failed keeps its order
         # alerts waiting for a later retry hold back the later alerts of their channel
         heads = self.store.alert_retry_heads(iso(now))
+        paused = self.store.paused_channels()
         for alert in self.store.pending_alerts(iso(now), limit=500):
             if channels is not None and not channels(alert.channel):
+                continue
+            if alert.channel in paused:  # Slack refuses this channel for good: never retry
+                self.store.update_alert(alert.id, status="paused",
+                                        error=f"channel paused: {paused[alert.channel]}")
+                report.skipped += 1
                 continue
             head = heads.get(alert.channel)
             if alert.channel in blocked or (head is not None and alert.id > head):
@@ -417,6 +429,8 @@ class AlertPipeline:
             ts = self._attempt(sender, alert, view, thread_ts, report)
             if ts is None:
                 blocked.add(alert.channel)
+                if (error := self.store.channel_pause(alert.channel)) is not None:
+                    paused[alert.channel] = error
                 continue
             self.store.update_alert(
                 alert.id, status="sent", ts=ts, thread_ts=thread_ts,
@@ -460,6 +474,8 @@ class AlertPipeline:
                     self.store.update_alert(
                         alert.id, status="failed", attempts=attempts, error=str(exc)[:500]
                     )
+                    if exc.channel_error:
+                        self._pause(alert.channel, exc.channel_error)
                     report.failed += 1
                     log.warning("alert %s cannot be posted: %s", alert.id, exc)
                     return None
@@ -484,6 +500,12 @@ class AlertPipeline:
                 raise
         return None  # pragma: no cover - the loop always returns
 
+    def _pause(self, channel: str, error: str) -> None:
+        """The channel refuses every post: pause its watches (``watches`` says why)."""
+        self.store.pause_channel(channel, error, iso(self.clock()))
+        log.warning("channel %s refuses wirewatch's posts (%s): its watches are paused",
+                    channel, error)
+
     def _find_posted(
         self, sender: Sender, alert: AlertRecord, view: AlertView, thread_ts: str | None,
         since: str | None,
@@ -503,8 +525,11 @@ class AlertPipeline:
         """Post each due digest as one summary; returns how many were posted."""
         now = now or self.clock()
         posted = 0
+        paused = self.store.paused_channels()
         for watch in self.store.active_watches():
             if not watch.digest_time or (channels is not None and not channels(watch.channel)):
+                continue
+            if watch.channel in paused:
                 continue
             last = parse_iso(watch.digest_last_sent) if watch.digest_last_sent else None
             if last is None:
@@ -527,6 +552,9 @@ class AlertPipeline:
                              if finder is not None else None)
                     ts = str(found) if found else self._post(sender, watch.channel, digest, None)
                 except DeliveryError as exc:
+                    if exc.channel_error:
+                        self._pause(watch.channel, exc.channel_error)
+                        paused[watch.channel] = exc.channel_error
                     log.info("digest of watch %s will be retried: %s", watch.id, exc)
                     continue  # digest_last_sent unchanged: due again next run
                 sent_at = iso(self.clock())

@@ -1,5 +1,6 @@
 """What the Slack App Home shows, as plain data (no Slack types): the watches of the user's
-channels (or every watch when those are not known), feed health and the help."""
+channels (only the watches the user made when those are not known), feed health and the
+help."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from bot import grammar as g
+from bot.access import channel_problem
 from bot.replies import FeedView, HelpReply, Reply
 from bot.service import Context, Service
 
@@ -19,13 +21,14 @@ class WatchView:
     understood: str | None = None
     muted_until: str | None = None
     digest_time: str | None = None
+    paused: str | None = None  # Slack refuses wirewatch in the channel (``bot.access``)
 
 
 @dataclass
 class HomeReply(Reply):
     kind: ClassVar[str] = "home"
     user: str | None
-    scope: str  # "channels": the user's channels; "all": every channel
+    scope: str  # "channels": the user's channels; "own": the user's watches (channels unknown)
     watches: list[WatchView]
     feeds: list[FeedView]
     help: HelpReply
@@ -38,13 +41,19 @@ def build_home(
     service: Service, user: str | None, channels: list[str] | None, *,
     notice: str | None = None, notice_is_error: bool = False,
 ) -> HomeReply:
-    """``channels=None`` means "not known": show every channel's watches."""
-    rows = service.store.slack_watches(channels)
+    """``channels=None`` means "not known": show only the watches ``user`` made (never
+    every channel's: private channels' queries stay private)."""
+    if channels is None:
+        rows = service.store.slack_watches(created_by=user) if user else []
+    else:
+        rows = service.store.slack_watches(channels)
     watches = [
         WatchView(
             id=int(r["id"]), channel=str(r["channel"]), query=str(r["query"]),
             understood=r["understood"], muted_until=r["muted_until"],
             digest_time=r["digest_time"],
+            paused=channel_problem(r["paused_error"], str(r["channel"]))
+            if r["paused_error"] else None,
         )
         for r in rows
     ]
@@ -52,7 +61,7 @@ def build_home(
     help_reply = service.help(g.Help(), Context(user=user, front_end="slack"))
     assert isinstance(help_reply, HelpReply)
     return HomeReply(
-        user=user, scope="all" if channels is None else "channels", watches=watches,
+        user=user, scope="own" if channels is None else "channels", watches=watches,
         feeds=feeds, help=help_reply, notice=notice, notice_is_error=notice_is_error,
         channels=list(channels or []),
     )

@@ -171,6 +171,8 @@ def _watch_line(w: WatchView) -> str:
         state.append(f"daily digest {w.digest_time} UTC")
     if w.mode == "any":
         state.append("any mention")
+    if w.paused:
+        state.append(w.paused)
     tail = f" [{', '.join(state)}]" if state else ""
     return f"  [{w.id}] {_safe(w.query)}{tail}"
 

@@ -345,6 +345,8 @@ class WatchView:
     digest_time: str | None = None
     alerts: int = 0
     not_relevant: int = 0
+    # why nothing is posted: Slack refuses wirewatch in the channel (``bot.access``)
+    paused: str | None = None
 
 
 @dataclass

@@ -518,6 +518,15 @@ def m103_nlp_actor_word_index(db: Database) -> None:
 
 
 @migrations()
+def m902_watch_channel_access(db: Database) -> None:
+    # channels where Slack refuses wirewatch's posts for good (not_in_channel, archived…):
+    # their watches are paused, with the reason, until wirewatch can post there again
+    db.table("channel_access").create(
+        {"channel": str, "error": str, "paused_at": str}, pk="channel", not_null={"error"},
+    )
+
+
+@migrations()
 def m904_slack_request_guard(db: Database) -> None:
     # HTTP mode's replay guard: signatures already accepted, kept until a replay of them would
     # be refused for its timestamp anyway; in the database so a restart does not forget them

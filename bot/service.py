@@ -8,11 +8,12 @@ front end can log it with its traceback and show a short apology.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bot import grammar as g
+from bot.access import ChannelAccess
 from bot.errors import BadCommand, NotAvailable, NotFound, UserError
 from bot.replies import (
     ArticleReply,
@@ -44,6 +45,11 @@ class Context:
     channel: str = "console"
     user: str | None = None
     front_end: str = "console"  # "console" | "slack" | "ask"
+    # Slack: who is in which channel (``bot.access``); None on the console and in ``ask``
+    access: ChannelAccess | None = field(default=None, compare=False, repr=False)
+    # "command" (typed), "button" (a button on a message in ``channel``) or "home" (an App
+    # Home button: ``channel`` is the watch's own, so its authority is checked again)
+    via: str = "command"
 
 
 class Service:
@@ -253,6 +259,10 @@ class Service:
             )
         except UserError as exc:
             return ErrorReply(message=exc.message, code=exc.code, hint=exc.hint)
+
+    def bot_joined(self, channel: str) -> bool:
+        """wirewatch was added to ``channel``: its paused watches are live again."""
+        return self.store.resume_channel(channel)
 
     def not_relevant(self, watch_id: int, article_id: int, ctx: Context) -> Reply:
         """The Slack button's call (``handlers/actions.py``: value ``WATCH_ID:ARTICLE_ID``)."""

@@ -342,20 +342,57 @@ class Store:
                 "DELETE FROM slack_request_signatures WHERE signature = ?", [signature]
             )
 
-    def slack_watches(self, channels: list[str] | None = None) -> list[dict[str, Any]]:
-        """Active watches, of ``channels`` only when given (None: every channel)."""
+    def slack_watches(
+        self, channels: list[str] | None = None, *, created_by: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Active watches, of ``channels`` only when given (None: every channel), and made by
+        ``created_by`` only when given; ``paused_error``: the channel's delivery problem."""
         sql = (
-            "SELECT id, channel, query, understood, muted_until, digest_time "
-            "FROM watches WHERE active = 1"
+            "SELECT w.id, w.channel, w.query, w.understood, w.muted_until, w.digest_time, "
+            "w.created_by, ca.error AS paused_error "
+            "FROM watches w LEFT JOIN channel_access ca ON ca.channel = w.channel "
+            "WHERE w.active = 1"
         )
         params: list[Any] = []
         if channels is not None:
             if not channels:
                 return []
-            sql += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            sql += f" AND w.channel IN ({', '.join('?' for _ in channels)})"
             params = list(channels)
+        if created_by is not None:
+            sql += " AND w.created_by = ?"
+            params.append(created_by)
         with self.lock:
-            return list(self.db.query(sql + " ORDER BY channel, id", params))
+            return list(self.db.query(sql + " ORDER BY w.channel, w.id", params))
+
+    # -- channel access: channels where Slack refuses wirewatch's posts for good ------------
+
+    def pause_channel(self, channel: str, error: str, at: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO channel_access(channel, error, paused_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(channel) DO UPDATE SET error = excluded.error",
+                [channel, error, at],
+            )
+
+    def resume_channel(self, channel: str) -> bool:
+        """Forget the channel's delivery problem; True when there was one."""
+        with self.lock:
+            cursor = self.db.execute("DELETE FROM channel_access WHERE channel = ?", [channel])
+            return cursor.rowcount > 0
+
+    def paused_channels(self) -> dict[str, str]:
+        """Paused channels and their Slack error."""
+        with self.lock:
+            return {str(c): str(e) for c, e in self.db.execute(
+                "SELECT channel, error FROM channel_access").fetchall()}
+
+    def channel_pause(self, channel: str) -> str | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT error FROM channel_access WHERE channel = ?", [channel]
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def slack_watch_channel(self, watch_id: int) -> str | None:
         """The channel a watch belongs to (App Home buttons carry only the watch ID)."""
@@ -958,7 +995,9 @@ class Store:
         marks = ", ".join("?" for _ in out)
         with self.lock:
             alerts = dict(self.db.execute(
+                # alerts that never reached the channel (paused, failed, skipped) do not count
                 f"SELECT watch_id, count(*) FROM alerts WHERE watch_id IN ({marks}) "
+                "AND status NOT IN ('paused', 'failed', 'skipped') "
                 "GROUP BY watch_id", list(out),
             ).fetchall())
             feedback = dict(self.db.execute(

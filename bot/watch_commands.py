@@ -4,6 +4,10 @@
 A watch belongs to the channel where it was made.  Only its creator or an admin
 (``settings.is_admin``) may change or remove it, and only from its channel; a watch of
 another channel is "not found" here.
+
+Slack channels (``bot.access``): ``watch … in #other`` needs the user to be a member of
+#other and wirewatch able to post there; buttons re-check that the clicking user is a member
+of the watch's channel, its creator or a listed admin.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import grammar as g
+from bot.access import INVITE, channel_problem
 from bot.alerts import article_doc
 from bot.errors import BadCommand, Forbidden, NotFound
 from bot.replies import Reply, TextReply, WatchesReply, WatchMatch, WatchReply, WatchView
@@ -55,7 +60,13 @@ class WatchCommands:
             muted_until=w.muted_until if w.muted_until and w.muted_until > iso(self.clock())
             else None,
             digest_time=w.digest_time, alerts=counts[0], not_relevant=counts[1],
+            paused=self._paused(w.channel),
         )
+
+    def _paused(self, channel: str) -> str | None:
+        """Why the channel's watches post nothing (Slack refuses wirewatch there), if so."""
+        error = self.store.channel_pause(channel)
+        return channel_problem(error, channel) if error else None
 
     def _own(self, watch_id: int, ctx: Any, *, manage: bool = True) -> WatchRecord:
         """The channel's watch, checking the user may manage it."""
@@ -63,12 +74,52 @@ class WatchCommands:
         if w is None or not w.active or w.channel != ctx.channel:
             raise NotFound(f"There is no watch {watch_id} in this channel. "
                            "`watches` lists this channel's watches.")
+        if ctx.via != "command" and not self._may_act(w, ctx):
+            raise Forbidden(f"Only members of #{w.channel}, the person who made watch "
+                            f"{watch_id} or an admin can change it.")
         if manage and not (
             (ctx.user is not None and ctx.user == w.created_by) or self.settings.is_admin(ctx.user)
         ):
             raise Forbidden(f"Only the person who made watch {watch_id} or an admin can "
                             "change it.")
         return w
+
+    def _may_act(self, w: WatchRecord, ctx: Any) -> bool:
+        """A button's click on watch ``w``: its creator, a listed admin, or a member of its
+        channel (asked of Slack now, whatever the button said).  When Slack cannot tell, a
+        click on a message in the watch's own channel counts (Slack sent it from there); an
+        App Home click does not."""
+        if ctx.user is None:
+            return False
+        if ctx.user == w.created_by or (self.settings.admins and self.settings.is_admin(ctx.user)):
+            return True
+        member = ctx.access.is_member(ctx.user, w.channel) if ctx.access is not None else None
+        return bool(member) or (member is None and ctx.via == "button")
+
+    def _check_channel(self, channel: str, ctx: Any) -> bool:
+        """``watch`` from Slack: the user must be in the channel and wirewatch able to post
+        there.  Unknown counts as no (fail closed), except for the channel the command came
+        from, where Slack vouches for the user.  The console and ``ask`` are not checked.
+        True when Slack says wirewatch can post there."""
+        if ctx.front_end != "slack":
+            return False
+        here = channel == ctx.channel
+        access = ctx.access
+        if not here:
+            member = (access.is_member(ctx.user, channel)
+                      if access is not None and ctx.user else None)
+            if member is None:
+                raise Forbidden(f"I can't check that you are in #{channel}, so I won't add a "
+                                f"watch there. Run the `watch` command in #{channel} itself.")
+            if not member:
+                raise Forbidden(f"Only members of #{channel} can add watches there. If it is "
+                                f"a private channel you are in, `{INVITE}` there and run the "
+                                "`watch` command from it.")
+        can_post = access.bot_can_post(channel) if access is not None else None
+        if can_post is False or (can_post is None and not here):
+            raise Forbidden(f"wirewatch can't post in #{channel}, so a watch there would never "
+                            f"alert: `{INVITE}` in #{channel} first, then try again.")
+        return bool(can_post)
 
     def _reply(self, watch_id: int, message: str) -> WatchReply:
         w = self.store.get_watch(watch_id)
@@ -84,6 +135,7 @@ class WatchCommands:
                 and not re.fullmatch(r"[CGD][A-Z0-9]{2,20}", request.channel)):
             raise BadCommand(f"I can't tell which channel #{request.channel[:40]} is: pick it "
                              "from Slack's list when you type # so it becomes a link.")
+        can_post = self._check_channel(channel, ctx)
         try:
             query = parse(request.query)
         except QueryError as exc:
@@ -92,6 +144,8 @@ class WatchCommands:
                 hint=f"```\n{exc.pointer()}\n```",
             ) from None
         understood = query.explain()
+        if can_post:
+            self.store.resume_channel(channel)  # invited back: its watches are live again
         for existing in self.store.channel_watches(channel):
             if existing.query.strip().lower() == query.text.lower():
                 counts = self.store.watch_counts([existing.id])[existing.id]
@@ -136,6 +190,9 @@ class WatchCommands:
         return found[:SHOW_MATCHES]
 
     def watches(self, request: g.Watches, ctx: Any) -> Reply:
+        if (ctx.access is not None and self.store.channel_pause(ctx.channel) is not None
+                and ctx.access.bot_can_post(ctx.channel)):
+            self.store.resume_channel(ctx.channel)  # invited back: live again
         ws = self.store.channel_watches(ctx.channel)
         counts = self.store.watch_counts([w.id for w in ws])
         return WatchesReply(channel=ctx.channel, watches=[self._view(w, counts[w.id]) for w in ws])

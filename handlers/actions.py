@@ -9,6 +9,10 @@
 
 Any other action is acknowledged and logged.  A click on a message is answered ephemerally
 on its response URL; a click in App Home re-publishes the Home with the result on top.
+
+Whatever a button's value names, the service acts on a watch only for a member of its
+channel, its creator or a listed admin (asked of Slack at the click: ``handlers.access``);
+a watch of another channel than the clicked message's is "not found".
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from bot import render as console
 from bot.errors import BadCommand
 from bot.replies import Reply, TextReply
 from handlers import blocks, common
+from handlers.access import SlackAccess
 from handlers.views import publish_home
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
     from slack_sdk import WebClient
 
     from bot.service import Context, Service
@@ -40,13 +45,19 @@ def _watch_id(value: str | None) -> int:
     return int(value)
 
 
-def _where(service: Service, body: dict[str, Any], watch_id: int | None = None) -> Context:
+def _where(service: Service, body: dict[str, Any], watch_id: int | None = None,
+           client: WebClient | None = None, context: BoltContext | None = None) -> Context:
+    """The click's context.  In App Home (no channel) it is the watch's own channel, marked
+    ``via="home"``; on a message, the message's channel, ``via="button"``.  Either way the
+    service re-checks with Slack (``access``) that the user may act on the watch."""
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
+    via = "button"
     if channel is None and watch_id is not None:
-        channel = service.store.slack_watch_channel(watch_id)
-    return common.slack_context(channel, (body.get("user") or {}).get("id"))
+        channel, via = service.store.slack_watch_channel(watch_id), "home"
+    access = SlackAccess.of(client, context) if client is not None else None
+    return common.slack_context(channel, (body.get("user") or {}).get("id"), access, via=via)
 
 
 def _deliver(service: Service, body: dict[str, Any], reply: Reply, respond: Respond | None,
@@ -68,29 +79,29 @@ def _deliver(service: Service, body: dict[str, Any], reply: Reply, respond: Resp
 def register(app: App, service: Service) -> None:
     @app.action(blocks.ACTION_MUTE)
     def on_mute(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                client: WebClient) -> None:
+                client: WebClient, context: BoltContext) -> None:
         ack()
         wid = _watch_id(action.get("value"))
-        reply = service.handle(f"mute {wid} for 24h", _where(service, body, wid))
+        reply = service.handle(f"mute {wid} for 24h", _where(service, body, wid, client, context))
         _deliver(service, body, reply, respond, client)
 
     @app.action(blocks.ACTION_UNWATCH)
     def on_unwatch(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                   client: WebClient) -> None:
+                   client: WebClient, context: BoltContext) -> None:
         ack()
         wid = _watch_id(action.get("value"))
-        reply = service.handle(f"unwatch {wid}", _where(service, body, wid))
+        reply = service.handle(f"unwatch {wid}", _where(service, body, wid, client, context))
         _deliver(service, body, reply, respond, client)
 
     @app.action(blocks.ACTION_NOT_RELEVANT)
     def on_not_relevant(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                        respond: Respond, client: WebClient) -> None:
+                        respond: Respond, client: WebClient, context: BoltContext) -> None:
         ack()
         m = re.fullmatch(r"(\d{1,12}):(\d{1,12})", (action.get("value") or "").strip())
         if not m:
             raise BadCommand(STALE)
         wid, aid = int(m.group(1)), int(m.group(2))
-        ctx = _where(service, body, wid)
+        ctx = _where(service, body, wid, client, context)
         handler = getattr(service, "not_relevant", None)
         if callable(handler):
             reply: Reply = handler(wid, aid, ctx)
@@ -102,13 +113,13 @@ def register(app: App, service: Service) -> None:
 
     @app.action(blocks.ACTION_MORE)
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                client: WebClient) -> None:
+                client: WebClient, context: BoltContext) -> None:
         ack()
         try:
             command, page = blocks.parse_more_value(action.get("value") or "")
         except ValueError:
             raise BadCommand(STALE) from None
-        reply = service.handle(command, _where(service, body))
+        reply = service.handle(command, _where(service, body, None, client, context))
         _deliver(service, body, reply, respond, client, command=command, page=page)
 
     @app.action(re.compile(r".*"))

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot.access import CHANNEL_ERRORS
 from bot.alerts import AlertView, DeliveryError, DigestView
 from bot.replies import WatchesReply, WatchReply, WatchView
 from handlers.blocks import (
@@ -32,7 +33,9 @@ from handlers.blocks import (
 from handlers.mrkdwn import escape, link
 
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_channel",
-             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks"}
+             "restricted_action", "cannot_reply_to_message", "msg_too_long", "invalid_blocks",
+             # the ones that pause the whole channel (bot.access): every later post would fail
+             *CHANNEL_ERRORS}
 MAX_DIGEST_ITEMS = 20
 # -- hardening: a feed can send a 1 MiB headline or a 10 kB link.  Slack refuses a message
 # whose text is over 40,000 characters (msg_too_long: the alert would fail for good), and a
@@ -172,7 +175,9 @@ class SlackSender:
             if status >= 500:
                 raise DeliveryError(f"Slack error {status}") from None
             raise DeliveryError(f"Slack refused the post: {error or status}",
-                                permanent=error in PERMANENT or not error) from None
+                                permanent=error in PERMANENT or not error,
+                                channel_error=error if error in CHANNEL_ERRORS else None,
+                                ) from None
         except OSError as exc:  # network: retry later; the post may have gone through
             raise DeliveryError(f"cannot reach Slack: {exc}", maybe_posted=True) from None
         return str(response.get("ts") or "")
@@ -234,6 +239,8 @@ def _state(w: WatchView) -> str:
         state.append(f"daily digest {escape(w.digest_time)} UTC")
     if w.mode == "any":
         state.append("any mention")
+    if w.paused:
+        state.append(escape(w.paused))
     return f" _({', '.join(state)})_" if state else ""
 
 

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -115,10 +116,22 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[md(text, CONTEXT_CHARS)])
 
 
-def button(text: str, action_id: str, value: str, *, style: str | None = None) -> ButtonElement:
+def button(text: str, action_id: str, value: str, *, style: str | None = None,
+           confirm: ConfirmObject | None = None) -> ButtonElement:
+    if confirm is None and action_id == ACTION_UNWATCH:
+        confirm = unwatch_confirm(value)
     return ButtonElement(
         text=PlainTextObject(text=truncate(text, BUTTON_TEXT_CHARS), emoji=True),
-        action_id=action_id, value=value[:BUTTON_VALUE_CHARS], style=style,
+        action_id=action_id, value=value[:BUTTON_VALUE_CHARS], style=style, confirm=confirm,
+    )
+
+
+def unwatch_confirm(watch_id: str) -> ConfirmObject:
+    """Every Unwatch button asks first (Slack shows the dialog; the click comes after)."""
+    return ConfirmObject(
+        title="Stop this watch?",
+        text=f"Watch {truncate(watch_id, 20)} stops for everyone in its channel.",
+        confirm="Unwatch", deny="Keep it", style="danger",
     )
 
 
@@ -390,6 +403,8 @@ def _watch_line(w: Any) -> str:
         notes.append(f"muted until {escape(w.muted_until)}")
     if w.digest_time:
         notes.append(f"daily digest at {escape(w.digest_time)} UTC")
+    if getattr(w, "paused", None):
+        notes.append(f":warning: {escape(w.paused)}")
     if notes:
         line += "\n" + ", ".join(notes)
     return line
@@ -401,8 +416,12 @@ def render_home(home: HomeReply) -> dict[str, Any]:
     if home.notice:
         icon = ":warning: " if home.notice_is_error else ""
         blocks.append(section(icon + escape(home.notice)))
-    where = "your channels" if home.scope == "channels" else "all channels"
-    blocks += [DividerBlock(), section(f"*Watches in {where}* ({len(home.watches)})")]
+    title = ("Watches in your channels" if home.scope == "channels"
+             else "Watches you made")
+    blocks += [DividerBlock(), section(f"*{title}* ({len(home.watches)})")]
+    if home.scope != "channels":
+        blocks.append(context("wirewatch cannot list your channels right now, so only the "
+                              "watches you made are shown."))
     shown = home.watches[:25]
     for w in shown:
         blocks.append(section(_watch_line(w)))

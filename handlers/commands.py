@@ -7,10 +7,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from handlers import blocks, common
+from handlers.access import SlackAccess
 from handlers.mrkdwn import unescape_incoming
 
 if TYPE_CHECKING:
-    from slack_bolt import Ack, App, Respond
+    from slack_bolt import Ack, App, BoltContext, Respond
+    from slack_sdk import WebClient
 
     from bot.service import Service
 
@@ -20,13 +22,15 @@ _SHARE = re.compile(r"^\s*share\s+(.+)$", re.I | re.S)
 
 def register(app: App, service: Service) -> None:
     @app.command(COMMAND)
-    def news(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def news(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient,
+             context: BoltContext) -> None:
         ack()  # Slack's limit is 3 s; everything else happens after
         text = unescape_incoming(command.get("text"))
         share = False
         if m := _SHARE.match(text):
             share, text = True, m.group(1)
-        ctx = common.slack_context(command.get("channel_id"), command.get("user_id"))
+        ctx = common.slack_context(command.get("channel_id"), command.get("user_id"),
+                                   SlackAccess.of(client, context))
 
         def working() -> None:
             common.send_response(respond, text=common.WORKING_TEXT, response_type="ephemeral")

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.access import ChannelAccess
 from bot.service import Context
 
 log = logging.getLogger("wirewatch.slack")
@@ -17,8 +18,12 @@ WORKING_AFTER = 1.5
 WORKING_TEXT = "working…"
 
 
-def slack_context(channel: str | None, user: str | None) -> Context:
-    return Context(channel=channel or "slack", user=user, front_end="slack")
+def slack_context(channel: str | None, user: str | None, access: ChannelAccess | None = None,
+                  *, via: str = "command") -> Context:
+    """``access``: a ``handlers.access.SlackAccess`` made for this request (per-request
+    cache); ``via``: "command", "button" (on a message) or "home" (bot.service.Context)."""
+    return Context(channel=channel or "slack", user=user, front_end="slack", access=access,
+                   via=via)
 
 
 def from_bot(event: dict[str, Any], bot_user_id: str | None = None) -> bool:

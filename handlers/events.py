@@ -4,10 +4,12 @@ are dropped before they get here (``bot.slack_app.dedupe_events``)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from handlers import blocks, common
+from handlers.access import SlackAccess
 from handlers.mrkdwn import unescape_incoming
 
 if TYPE_CHECKING:
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.service import Service
+
+log = logging.getLogger("wirewatch.slack")
 
 # Message subtypes that are a person writing; every other subtype (edits, joins, bot
 # messages, deletions) is not a command.
@@ -29,9 +33,9 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
 
 
 def answer(service: Service, client: WebClient, *, channel: str, user: str | None, text: str,
-           thread_ts: str | None) -> None:
+           thread_ts: str | None, context: BoltContext | None = None) -> None:
     """Run the command and post the reply (after a "working…" that it replaces, if slow)."""
-    ctx = common.slack_context(channel, user)
+    ctx = common.slack_context(channel, user, SlackAccess.of(client, context))
     posted: dict[str, str] = {}
 
     def working() -> None:
@@ -57,7 +61,7 @@ def register(app: App, service: Service) -> None:
         answer(
             service, client, channel=event["channel"], user=event.get("user"),
             text=strip_mention(event.get("text") or "", context.bot_user_id),
-            thread_ts=event.get("thread_ts") or event.get("ts"),
+            thread_ts=event.get("thread_ts") or event.get("ts"), context=context,
         )
 
     @app.event("message")
@@ -70,5 +74,12 @@ def register(app: App, service: Service) -> None:
         answer(
             service, client, channel=event["channel"], user=event.get("user"),
             text=strip_mention(event.get("text") or "", context.bot_user_id),
-            thread_ts=event.get("thread_ts"),
+            thread_ts=event.get("thread_ts"), context=context,
         )
+
+    @app.event("member_joined_channel")
+    def on_member_joined(event: dict[str, Any], context: BoltContext) -> None:
+        # wirewatch invited (back) into a channel: its paused watches post again
+        joined = bool(context.bot_user_id) and event.get("user") == context.bot_user_id
+        if joined and service.bot_joined(str(event.get("channel") or "")):
+            log.info("wirewatch joined %s: its watches are live again", event.get("channel"))

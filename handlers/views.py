@@ -1,15 +1,14 @@
-"""App Home: on ``app_home_opened``, publish the watches of the user's channels (every watch
-when those cannot be listed), feed health and the commands."""
+"""App Home: on ``app_home_opened``, publish the watches of the user's channels (only the
+user's own watches when those cannot be listed), feed health and the commands."""
 
 from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
-
 from bot.home import build_home
 from handlers import blocks
+from handlers.access import SlackAccess
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -19,28 +18,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wirewatch.slack")
 
-MAX_CHANNEL_PAGES = 5
-
 
 def user_channels(client: WebClient, user: str) -> list[str] | None:
-    """The channels ``user`` is in, or None when Slack will not say (e.g. a missing scope)."""
-    channels: list[str] = []
-    cursor = None
-    try:
-        for _ in range(MAX_CHANNEL_PAGES):
-            resp = client.users_conversations(
-                user=user, types="public_channel,private_channel", exclude_archived=True,
-                limit=200, cursor=cursor,
-            )
-            channels += [c["id"] for c in resp.get("channels") or []]
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return channels
-    except SlackApiError as exc:
-        log.info("users.conversations failed (%s); App Home shows every channel's watches",
-                 exc.response.get("error"))
-        return None
-    return None  # too many channels to list: show all
+    """The channels ``user`` is in, or None when Slack will not say (e.g. a missing scope)
+    or there are too many to list."""
+    return SlackAccess(client).user_channels(user)
 
 
 def publish_home(service: Service, client: WebClient, user: str, *, notice: str | None = None,

@@ -35,6 +35,13 @@ class FakeSlack:
         self._lock = threading.Lock()
         self._failures: dict[str, list[tuple[int, dict[str, str]]]] = {}
         self.channels_for_user: dict[str, list[str]] | None = {}  # None: missing_scope
+        # channels wirewatch is in (conversations.info is_member; chat.postMessage answers
+        # not_in_channel elsewhere); None: every channel.  DMs (D…) always work.
+        self.bot_channels: set[str] | None = None
+        self.private_channels: set[str] = set()  # hidden from the bot unless it is in them
+        self.archived_channels: set[str] = set()
+        self.info_error: str | None = None  # conversations.info / members fail with this
+        self.scopes: str | None = "chat:write,channels:read,groups:read"  # x-oauth-scopes
         self.token_ok = True
         self._ts = 1700000000
         fake = self
@@ -133,6 +140,23 @@ class FakeSlack:
 
     # -- answers ---------------------------------------------------------------------------
 
+    def _bot_in(self, channel: str) -> bool:
+        return (channel.startswith("D") or self.bot_channels is None
+                or channel in self.bot_channels)
+
+    def _info(self, channel: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if self.info_error:
+            return 200, {}, {"ok": False, "error": self.info_error}
+        private = channel in self.private_channels
+        if private and not self._bot_in(channel):
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if channel.startswith("D"):
+            return 200, {}, {"ok": True, "channel": {"id": channel, "is_im": True}}
+        return 200, {}, {"ok": True, "channel": {
+            "id": channel, "is_channel": not private, "is_group": private,
+            "is_private": private, "is_archived": channel in self.archived_channels,
+            "is_member": self._bot_in(channel)}}
+
     def _answer(self, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
         with self._lock:
             self.calls.append(call)
@@ -146,9 +170,25 @@ class FakeSlack:
         if m == "auth.test" and not self.token_ok:
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if m == "auth.test":
-            return 200, {}, {"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
+            # lower case, as slack.com sends it (and as Bolt looks it up)
+            scopes = {"x-oauth-scopes": self.scopes} if self.scopes is not None else {}
+            return 200, scopes, {"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
                              "user": "wirewatch", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
                              "bot_id": BOT_ID}
+        if m == "chat.postMessage" and not self._bot_in(str(call.body.get("channel"))):
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
+        if m == "conversations.info":
+            return self._info(str(call.body.get("channel")))
+        if m == "conversations.members":
+            channel = str(call.body.get("channel"))
+            if self.info_error or (channel in self.private_channels
+                                   and not self._bot_in(channel)):
+                return 200, {}, {"ok": False,
+                                 "error": self.info_error or "channel_not_found"}
+            members = sorted(u for u, cs in (self.channels_for_user or {}).items()
+                             if channel in cs)
+            return 200, {}, {"ok": True, "members": members,
+                             "response_metadata": {"next_cursor": ""}}
         if m in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
             return 200, {}, {"ok": True, "channel": call.body.get("channel"), "ts": ts,
                              "message_ts": ts}

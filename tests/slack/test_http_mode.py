@@ -275,16 +275,19 @@ def test_app_home_is_published_with_the_users_channels_watches(running: Running)
     assert "search QUERY" in text  # the help
 
 
-def test_app_home_shows_all_watches_when_channels_unknown(running: Running) -> None:
+def test_app_home_shows_only_own_watches_when_channels_unknown(running: Running) -> None:
     _add_watch(running.store, "C111", "deportation flights")
     _add_watch(running.store, "C999", "other channel watch")
+    running.service.handle("watch my own query", Context(channel="C555", user="U222",
+                                                         front_end="slack"))
     running.fake.channels_for_user = None  # users.conversations → missing_scope
     running.sender.event({"type": "app_home_opened", "user": "U222", "tab": "home",
                           "event_ts": "1.9"}, event_id="EvHome2")
     [publish] = running.fake.wait_calls("views.publish")
     text = json.dumps(publish.body["view"], ensure_ascii=False)
-    assert "deportation flights" in text and "other channel watch" in text
-    assert "all channels" in text
+    assert "my own query" in text
+    assert "deportation flights" not in text and "other channel watch" not in text
+    assert "Watches you made" in text and "cannot list your channels" in text
 
 
 def test_messages_tab_publishes_nothing(running: Running) -> None:

@@ -96,3 +96,22 @@ def draft(title: str, text: str, source: str | None = None, url: str | None = No
 
 def ingest(store: Store, drafts: list[ArticleDraft]) -> list[int]:
     return ingest_drafts(store, drafts).new_ids
+
+
+@dataclass
+class StaticAccess:
+    """A ``bot.access.ChannelAccess`` with fixed answers: ``members[channel]`` (missing: the
+    channel's members are unknown), ``bot_in`` (None: wirewatch can post everywhere)."""
+
+    members: dict[str, set[str]] = field(default_factory=dict)
+    bot_in: set[str] | None = None
+    asked: list[tuple[str, ...]] = field(default_factory=list)
+
+    def is_member(self, user: str, channel: str) -> bool | None:
+        self.asked.append(("member", user, channel))
+        found = self.members.get(channel)
+        return None if found is None else user in found
+
+    def bot_can_post(self, channel: str) -> bool | None:
+        self.asked.append(("post", channel))
+        return True if self.bot_in is None else channel in self.bot_in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,13 @@ from bot.replies import ErrorReply, TextReply, WatchesReply, WatchReply
 from bot.service import Context
 from bot.settings import Settings
 from bot.wiring import Wirewatch, build
-from tests.watch.conftest import FakeClock, RecordingSender, ingest, seed_drafts
+from tests.watch.conftest import (
+    FakeClock,
+    RecordingSender,
+    StaticAccess,
+    ingest,
+    seed_drafts,
+)
 
 HERE = Context(channel="C1", user="U1", front_end="slack")
 OTHER_USER = Context(channel="C1", user="U2", front_end="slack")
@@ -44,7 +51,8 @@ def test_watch_reply_explains_and_shows_recent_matches(app: Wirewatch) -> None:
 
 
 def test_watch_in_another_channel_and_plain_english(app: Wirewatch) -> None:
-    reply = app.service.handle("keep an eye on Tren de Aragua in <#C0DESK|desk>", HERE)
+    member = replace(HERE, access=StaticAccess(members={"C0DESK": {"U1"}}))
+    reply = app.service.handle("keep an eye on Tren de Aragua in <#C0DESK|desk>", member)
     assert isinstance(reply, WatchReply) and reply.watch.channel == "C0DESK"
     assert "in #C0DESK" in reply.message
     reply = app.service.handle("watch oil in #desk", HERE)  # a bare name from Slack: no ID
