@@ -19,6 +19,7 @@ class WatchView:
     understood: str | None = None
     muted_until: str | None = None
     digest_time: str | None = None
+    broken: str | None = None  # why it no longer alerts; None: fine
 
 
 @dataclass
@@ -44,7 +45,7 @@ def build_home(
         WatchView(
             id=int(r["id"]), channel=str(r["channel"]), query=str(r["query"]),
             understood=r["understood"], muted_until=r["muted_until"],
-            digest_time=r["digest_time"],
+            digest_time=r["digest_time"], broken=r.get("broken"),
         )
         for r in rows
     ]

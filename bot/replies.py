@@ -345,6 +345,7 @@ class WatchView:
     digest_time: str | None = None
     alerts: int = 0
     not_relevant: int = 0
+    broken: str | None = None  # why it no longer alerts (it cannot be checked); None: fine
 
 
 @dataclass

@@ -392,6 +392,8 @@ def _watch_line(w: Any) -> str:
         notes.append(f"daily digest at {escape(w.digest_time)} UTC")
     if notes:
         line += "\n" + ", ".join(notes)
+    if getattr(w, "broken", None):
+        line += f"\n:warning: *broken, no longer alerts:* {escape(w.broken)}"
     return line
 
 
