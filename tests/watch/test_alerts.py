@@ -403,3 +403,31 @@ def test_console_gets_the_broken_watch_notice_once(wstore: Store, clock: FakeClo
     assert len([p for p in printed if "is broken" in p]) == 1
     # the Slack channel's notice is left for the Slack front end
     assert [n["watch_id"] for n in wstore.pending_watch_notices()] == [slack]
+
+
+def test_m901_upgrade_keeps_watches_and_feed_notices(db_file: Path) -> None:
+    from sqlite_utils import Database
+
+    from bot.schema import migrations
+
+    db = Database(db_file)
+    migrations.apply(db, stop_before="m901_watch_health")
+    db.execute("INSERT INTO watches(channel, query, mode, active) VALUES ('C1', 'oil', "
+               "'central', 1)")
+    db.execute("INSERT INTO feed_notices(feed_id, channel, kind, text, created_at) VALUES "
+               "(3, 'C1', 'disabled', 'Feed 3 is off', '2026-01-01')")
+    db.conn.commit()
+    db.close()
+    store = Store(db_file)
+    try:
+        (watch,) = store.active_watches()
+        assert watch.query == "oil" and watch.broken is None
+        assert [n["text"] for n in store.pending_feed_notices()] == ["Feed 3 is off"]
+        assert store.add_feed_notice(3, "C1", "disabled", "again", "2026-01-02") is None
+        assert store.pending_watch_notices() == []
+        assert store.mark_watch_broken(watch.id, "why", "notice", "2026-01-03")
+        assert not store.mark_watch_broken(watch.id, "why", "notice", "2026-01-04")
+        assert [n["text"] for n in store.pending_watch_notices()] == ["notice"]
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
