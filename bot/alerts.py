@@ -229,7 +229,7 @@ def broken_reason(exc: Exception, stage: str) -> str:
     """Why a watch was set aside, for its channel (no internals beyond the error's type)."""
     if isinstance(exc, QueryError):
         return f"its query no longer reads: {exc.message}"
-    return f"{stage} it failed ({type(exc).__name__})"
+    return f"it failed while {stage} ({type(exc).__name__})"
 
 
 def broken_notice(watch: WatchRecord, reason: str) -> str:
@@ -284,7 +284,7 @@ class AlertPipeline:
                     query = compile_watch(w)
                     matcher.add(w.id, query)
                 except Exception as exc:  # this watch only: the others still alert
-                    self._set_aside(w, broken_reason(exc, "compiling"), exc)
+                    self._set_aside(w, broken_reason(exc, "being compiled"), exc)
                     continue
                 queries[w.id] = query
             watches = [w for w in watches if w.id in queries]
@@ -338,7 +338,7 @@ class AlertPipeline:
                     try:
                         why, rank = self._why(watch_id, adoc)
                     except Exception as exc:  # this watch only
-                        self._set_aside(watch, broken_reason(exc, "explaining a match,"), exc)
+                        self._set_aside(watch, broken_reason(exc, "explaining a match"), exc)
                         continue
                     alert_id = self._record(watch, adoc, signature, now, why, rank)
                     if alert_id is not None:
@@ -366,7 +366,7 @@ class AlertPipeline:
         for watch_id, exc in failed.items():
             watch = watches.get(watch_id)
             if watch is not None:
-                self._set_aside(watch, broken_reason(exc, "checking an article,"), exc)
+                self._set_aside(watch, broken_reason(exc, "checking an article"), exc)
 
     def _why(self, watch_id: int, adoc: Analyzed) -> tuple[list[dict[str, Any]], float]:
         query = self._queries[watch_id]
