@@ -87,7 +87,8 @@ def matcher_api() -> MatcherAPI:
     return MatcherAPI(
         prepare=prepare,
         build_index=build_index,
-        match_fast=lambda index, adoc: set(index.matcher.match(adoc)),
+        # what the alert pipeline runs: match() with per-watch isolation on failure
+        match_fast=lambda index, adoc: set(index.matcher.match_isolated(adoc).matched),
         candidates=lambda index, adoc: len(index.matcher.candidates(adoc)),
         match_naive=lambda index, adoc: set(naive_match(index.parsed, adoc, thesaurus)),
         rejected=lambda index: index.rejected,

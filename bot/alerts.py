@@ -43,7 +43,7 @@ from watchlists.decide import (
     story_key_for,
 )
 from watchlists.document import Analyzed, ArticleDoc, analyze
-from watchlists.matcher import Matcher
+from watchlists.matcher import Matcher, MatchResult
 from watchlists.query import Query, QueryError, parse
 from watchlists.relevance import reasons, score
 from watchlists.storage import AlertRecord, WatchRecord
@@ -194,6 +194,11 @@ class ConsoleSender:
         self.emit(text if channel == "console" else f"[#{terminal_safe(channel)}]\n{text}")
         return f"console.{self.count}"
 
+    def notice(self, channel: str, text: str) -> None:
+        """A one-time notice (e.g. a watch that broke); Slack's go through
+        ``bot.slack_app.deliver_feed_notices``."""
+        self.emit(f"⚠️ {text}" if channel == "console" else f"[#{channel}]\n⚠️ {text}")
+
 
 # -- matching -------------------------------------------------------------------------------------
 
@@ -215,15 +220,27 @@ def article_doc(store: Store, article_id: int) -> tuple[ArticleDoc, dict[str, An
     return doc, facts
 
 
-def compile_watch(watch: WatchRecord) -> Query | None:
-    try:
-        query = parse(watch.query)
-    except QueryError:
-        log.warning("watch %s has a query that no longer parses: %r", watch.id, watch.query)
-        return None
+def compile_watch(watch: WatchRecord) -> Query:
+    """The watch's query as stored (raises ``QueryError`` when it no longer parses, e.g. a
+    query stored before a limit it breaks)."""
+    query = parse(watch.query)
     if watch.mode and watch.mode != query.mode:
         query = Query(text=query.text, root=query.root, mode=watch.mode)
     return query
+
+
+def broken_reason(exc: Exception, stage: str) -> str:
+    """Why a watch was set aside, for its channel (no internals beyond the error's type)."""
+    if isinstance(exc, QueryError):
+        return f"its query no longer reads: {exc.message}"
+    return f"it failed while {stage} ({type(exc).__name__})"
+
+
+def broken_notice(watch: WatchRecord, reason: str) -> str:
+    query = watch.query if len(watch.query) <= 80 else watch.query[:80] + "…"
+    return (f"Watch {watch.id} (“{query}”) is broken and no longer alerts: {reason}. Other "
+            f"watches are not affected. `unwatch {watch.id}` removes it; then `watch` a "
+            "simpler query.")
 
 
 @dataclass
@@ -249,21 +266,48 @@ class AlertPipeline:
         self._matcher: Matcher | None = None
         self._matcher_key: tuple[tuple[int, str, str], ...] = ()
         self._watches: dict[int, WatchRecord] = {}
+        self._queries: dict[int, Query] = {}  # the compiled query of each indexed watch
         self._last_post: dict[str, datetime] = {}
         self._lock = threading.RLock()  # the poller's threads and the scheduler share this
 
     # -- matching ---------------------------------------------------------------------------
 
     def matcher(self) -> tuple[Matcher, dict[int, WatchRecord]]:
-        """The index of active watches, rebuilt only when the set of watches changed."""
-        watches = self.store.active_watches()
+        """The index of active watches, rebuilt only when the set of watches changed.
+
+        Each watch is compiled on its own: one that cannot be (a query that no longer
+        parses, a compile that raises) is marked broken and left out; the others are indexed.
+        """
+        watches = [w for w in self.store.active_watches() if w.broken is None]
         key = tuple((w.id, w.query, w.mode) for w in watches)
         if self._matcher is None or key != self._matcher_key:
-            compiled = [(w.id, q) for w in watches if (q := compile_watch(w)) is not None]
-            self._matcher = Matcher(compiled)
-            self._matcher_key = key
+            matcher = Matcher()
+            queries: dict[int, Query] = {}
+            for w in watches:
+                try:
+                    query = compile_watch(w)
+                    matcher.add(w.id, query)
+                except Exception as exc:  # this watch only: the others still alert
+                    self._set_aside(w, broken_reason(exc, "being compiled"), exc)
+                    continue
+                queries[w.id] = query
+            watches = [w for w in watches if w.id in queries]
+            key = tuple((w.id, w.query, w.mode) for w in watches)
+            self._matcher, self._queries, self._matcher_key = matcher, queries, key
         self._watches = {w.id: w for w in watches}
         return self._matcher, self._watches
+
+    def _set_aside(self, watch: WatchRecord, reason: str, exc: Exception) -> None:
+        """Mark ``watch`` broken (once) and tell its channel; it is no longer matched."""
+        log.warning("watch %s is set aside as broken: %s (%s)", watch.id, reason,
+                    type(exc).__name__, exc_info=not isinstance(exc, QueryError))
+        self.store.mark_watch_broken(watch.id, reason, broken_notice(watch, reason),
+                                     iso(self.clock()))
+        if self._matcher is not None:
+            self._matcher.remove(watch.id)
+        self._queries.pop(watch.id, None)
+        self._watches.pop(watch.id, None)
+        self._matcher_key = ()  # rebuilt from the store next time (e.g. if this rolls back)
 
     def on_new_articles(self, article_ids: Sequence[int], backfill: bool) -> list[dict[str, Any]]:
         """Match new articles and record their alerts (the outbox).  Backfill never alerts."""
@@ -286,14 +330,22 @@ class AlertPipeline:
                     continue
                 doc, _ = loaded
                 adoc = analyze(doc)
-                matched = matcher.match(adoc)
+                result = matcher.match_isolated(adoc)
+                if result.failed:
+                    self._match_failed(article_id, result, watches)
+                matched = [w for w in result.matched if w in watches]
                 if not matched:
                     continue
                 signature = minhash(f"{doc.title}\n{doc.text}")
                 self.store.save_signature(article_id, signature)
                 for watch_id in matched:
                     watch = watches[watch_id]
-                    alert_id = self._record(watch, adoc, signature, now,
+                    try:
+                        why, rank = self._why(watch_id, adoc)
+                    except Exception as exc:  # this watch only
+                        self._set_aside(watch, broken_reason(exc, "explaining a match"), exc)
+                        continue
+                    alert_id = self._record(watch, adoc, signature, now, why, rank,
                                             paused=watch.channel in paused)
                     if alert_id is not None:
                         created.append({
@@ -303,13 +355,34 @@ class AlertPipeline:
                         })
         return created
 
-    def _record(
-        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime, *,
-        paused: bool = False,
-    ) -> int | None:
-        query = compile_watch(watch)
-        assert query is not None
+    def _match_failed(
+        self, article_id: int, result: MatchResult, watches: dict[int, WatchRecord]
+    ) -> None:
+        """Some watches' checks raised on this article (the others were checked).  A few
+        failing among many is those watches' fault: they are set aside.  When most of the
+        checked watches fail, the article is at fault (a hostile or odd article must not
+        switch off everyone's watches): they only miss this article."""
+        failed = result.failed
+        if len(failed) > 1 and 2 * len(failed) > result.checked:
+            first = next(iter(failed.values()))
+            log.error("article %s made %d of %d watches fail (%s); they skip it",
+                      article_id, len(failed), result.checked, type(first).__name__,
+                      exc_info=first)
+            return
+        for watch_id, exc in failed.items():
+            watch = watches.get(watch_id)
+            if watch is not None:
+                self._set_aside(watch, broken_reason(exc, "checking an article"), exc)
+
+    def _why(self, watch_id: int, adoc: Analyzed) -> tuple[list[dict[str, Any]], float]:
+        query = self._queries[watch_id]
         why = [{"label": r.label, "where": list(r.where)} for r in reasons(query, adoc)]
+        return why, score(query, adoc)
+
+    def _record(
+        self, watch: WatchRecord, adoc: Analyzed, signature: Signature, now: datetime,
+        why: list[dict[str, Any]], rank: float, *, paused: bool = False,
+    ) -> int | None:
         earlier = self.store.recent_signatures(watch.channel, iso(now - STORY_WINDOW))
         story = story_key_for(adoc.id, signature, earlier)
         status = "paused" if paused else disposition(  # paused: recorded, never posted
@@ -317,7 +390,7 @@ class AlertPipeline:
         )
         return self.store.insert_alert(
             watch_id=watch.id, article_id=adoc.id, channel=watch.channel, status=status,
-            reason=json.dumps({"why": why, "score": score(query, adoc)}), story_key=story,
+            reason=json.dumps({"why": why, "score": rank}), story_key=story,
             created_at=iso(now),
         )
 
@@ -387,6 +460,7 @@ class AlertPipeline:
     ) -> DeliveryReport:
         report = DeliveryReport()
         now = now or self.clock()
+        self._deliver_notices(sender, channels)
         blocked: set[str] = set()  # a channel whose head alert failed keeps its order
         # alerts waiting for a later retry hold back the later alerts of their channel
         heads = self.store.alert_retry_heads(iso(now))
@@ -441,6 +515,18 @@ class AlertPipeline:
                 report.threaded += 1
         report.digests = self.deliver_digests(sender, now, channels=channels)
         return report
+
+    def _deliver_notices(self, sender: Sender, channels: Callable[[str], bool] | None) -> None:
+        """One-time watch notices, for a sender that shows them (``notice``: the console)."""
+        notice = getattr(sender, "notice", None)
+        if notice is None:
+            return
+        for row in self.store.pending_watch_notices():
+            channel = str(row["channel"])
+            if channels is not None and not channels(channel):
+                continue
+            notice(channel, str(row["text"]))
+            self.store.mark_feed_notice_delivered(int(row["id"]), iso(self.clock()))
 
     def _attempt(
         self, sender: Sender, alert: AlertRecord, view: AlertView, thread_ts: str | None,

@@ -22,6 +22,7 @@ class WatchView:
     muted_until: str | None = None
     digest_time: str | None = None
     paused: str | None = None  # Slack refuses wirewatch in the channel (``bot.access``)
+    broken: str | None = None  # why it no longer alerts; None: fine
 
 
 @dataclass
@@ -51,7 +52,7 @@ def build_home(
         WatchView(
             id=int(r["id"]), channel=str(r["channel"]), query=str(r["query"]),
             understood=r["understood"], muted_until=r["muted_until"],
-            digest_time=r["digest_time"],
+            digest_time=r["digest_time"], broken=r.get("broken"),
             paused=channel_problem(r["paused_error"], str(r["channel"]))
             if r["paused_error"] else None,
         )

@@ -171,10 +171,15 @@ def _watch_line(w: WatchView) -> str:
         state.append(f"daily digest {w.digest_time} UTC")
     if w.mode == "any":
         state.append("any mention")
+    if w.broken:
+        state.insert(0, "BROKEN: no longer alerts")
     if w.paused:
         state.append(w.paused)
     tail = f" [{', '.join(state)}]" if state else ""
-    return f"  [{w.id}] {_safe(w.query)}{tail}"
+    line = f"  [{w.id}] {_safe(w.query)}{tail}"
+    if w.broken:
+        line += f"\n      broken: {_safe(w.broken)}; `unwatch {w.id}` removes it"
+    return line
 
 
 def render_watch(reply: WatchReply, ansi: bool) -> str:

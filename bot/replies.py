@@ -347,6 +347,7 @@ class WatchView:
     not_relevant: int = 0
     # why nothing is posted: Slack refuses wirewatch in the channel (``bot.access``)
     paused: str | None = None
+    broken: str | None = None  # why it no longer alerts (it cannot be checked); None: fine
 
 
 @dataclass

@@ -518,6 +518,21 @@ def m103_nlp_actor_word_index(db: Database) -> None:
 
 
 @migrations()
+def m901_watch_health(db: Database) -> None:
+    # a watch that cannot be compiled or checked is set aside: why, and since when
+    db.table("watches").add_column("broken", str)
+    db.table("watches").add_column("broken_at", str)
+    # one-time notices also tell a watch's channel it broke: the feed notices' table and
+    # delivery, with a watch_id instead of a feed_id (once per watch, channel and kind)
+    db.table("feed_notices").transform(not_null={"feed_id": False})
+    db.table("feed_notices").add_column("watch_id", int)
+    db.execute(
+        "CREATE UNIQUE INDEX idx_feed_notices_watch_once ON feed_notices(watch_id, channel, kind) "
+        "WHERE watch_id IS NOT NULL"
+    )
+
+
+@migrations()
 def m902_watch_channel_access(db: Database) -> None:
     # channels where Slack refuses wirewatch's posts for good (not_in_channel, archived…):
     # their watches are paused, with the reason, until wirewatch can post there again

@@ -211,10 +211,10 @@ def _mrkdwn_escape(text: str) -> str:
 
 
 def deliver_feed_notices(store: Store, client: WebClient) -> int:
-    """Post pending one-time feed notices (e.g. "feed 3 was switched off") to their Slack
-    channels; returns how many were posted.  A notice Slack refuses for good (channel gone,
-    bot not in it) is logged and not tried again; notices for non-Slack channels (the
-    console) are left for their own front end."""
+    """Post pending one-time feed notices (e.g. "feed 3 was switched off") and watch notices
+    ("watch 5 is broken") to their Slack channels; returns how many were posted.  A notice
+    Slack refuses for good (channel gone, bot not in it) is logged and not tried again;
+    notices for non-Slack channels (the console) are left for their own front end."""
     from slack_sdk.errors import SlackApiError
 
     from bot.store import utcnow_iso

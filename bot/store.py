@@ -349,7 +349,7 @@ class Store:
         ``created_by`` only when given; ``paused_error``: the channel's delivery problem."""
         sql = (
             "SELECT w.id, w.channel, w.query, w.understood, w.muted_until, w.digest_time, "
-            "w.created_by, ca.error AS paused_error "
+            "w.created_by, w.broken, ca.error AS paused_error "
             "FROM watches w LEFT JOIN channel_access ca ON ca.channel = w.channel "
             "WHERE w.active = 1"
         )
@@ -966,6 +966,7 @@ class Store:
             created_by=row["created_by"], created_at=row["created_at"],
             muted_until=row["muted_until"], digest_time=row["digest_time"],
             digest_last_sent=row["digest_last_sent"], active=bool(row["active"]),
+            broken=row["broken"], broken_at=row["broken_at"],
         )
 
     def get_watch(self, watch_id: int) -> WatchRecord | None:
@@ -987,6 +988,32 @@ class Store:
 
     def update_watch(self, watch_id: int, **fields: Any) -> None:
         self._update_row("watches", self._WATCH_FIELDS, watch_id, fields)
+
+    def mark_watch_broken(self, watch_id: int, reason: str, notice: str, now: str) -> bool:
+        """Set a watch aside as broken (``reason``) and record the one-time ``notice`` for
+        its channel, together; False (nothing changed) when it is already broken."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "UPDATE watches SET broken = ?, broken_at = ? WHERE id = ? AND broken IS NULL",
+                [reason, now, watch_id],
+            )
+            if not cursor.rowcount:
+                return False
+            self.db.execute(
+                "INSERT OR IGNORE INTO feed_notices(watch_id, channel, kind, text, created_at) "
+                "SELECT id, channel, 'broken', ?, ? FROM watches WHERE id = ?",
+                [notice, now, watch_id],
+            )
+            return True
+
+    def pending_watch_notices(self) -> list[dict[str, Any]]:
+        """Undelivered one-time notices about watches (``pending_feed_notices`` has them
+        too: the Slack front end delivers both the same way)."""
+        with self.lock:
+            return list(self.db.query(
+                "SELECT * FROM feed_notices WHERE watch_id IS NOT NULL "
+                "AND delivered_at IS NULL ORDER BY id"
+            ))
 
     def watch_counts(self, watch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         out = {int(w): (0, 0) for w in watch_ids}

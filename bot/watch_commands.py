@@ -3,7 +3,8 @@
 
 A watch belongs to the channel where it was made.  Only its creator or an admin
 (``settings.is_admin``) may change or remove it, and only from its channel; a watch of
-another channel is "not found" here.
+another channel is "not found" here.  The one exception: an admin may ``unwatch ID`` from
+anywhere (a watch made in a DM or another channel), so any watch can be removed.
 
 Slack channels (``bot.access``): ``watch … in #other`` needs the user to be a member of
 #other and wirewatch able to post there; buttons re-check that the clicking user is a member
@@ -12,6 +13,7 @@ of the watch's channel, its creator or a listed admin.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,9 +28,12 @@ from bot.settings import Settings
 from bot.store import Store
 from watchlists.decide import FOREVER, iso, parse_duration
 from watchlists.document import analyze
+from watchlists.matcher import Matcher
 from watchlists.query import QueryError, parse
 from watchlists.relevance import matches, reasons, score
 from watchlists.storage import WatchRecord
+
+log = logging.getLogger(__name__)
 
 MAX_WATCHES_PER_CHANNEL = 100
 RECENT_ARTICLES = 300  # how far back `watch` looks for articles that would have matched
@@ -60,7 +65,7 @@ class WatchCommands:
             muted_until=w.muted_until if w.muted_until and w.muted_until > iso(self.clock())
             else None,
             digest_time=w.digest_time, alerts=counts[0], not_relevant=counts[1],
-            paused=self._paused(w.channel),
+            paused=self._paused(w.channel), broken=w.broken,
         )
 
     def _paused(self, channel: str) -> str | None:
@@ -68,10 +73,12 @@ class WatchCommands:
         error = self.store.channel_pause(channel)
         return channel_problem(error, channel) if error else None
 
-    def _own(self, watch_id: int, ctx: Any, *, manage: bool = True) -> WatchRecord:
-        """The channel's watch, checking the user may manage it."""
+    def _own(self, watch_id: int, ctx: Any, *, manage: bool = True,
+             anywhere: bool = False) -> WatchRecord:
+        """The channel's watch (any channel's with ``anywhere``), checking the user may
+        manage it."""
         w = self.store.get_watch(watch_id)
-        if w is None or not w.active or w.channel != ctx.channel:
+        if w is None or not w.active or (w.channel != ctx.channel and not anywhere):
             raise NotFound(f"There is no watch {watch_id} in this channel. "
                            "`watches` lists this channel's watches.")
         if ctx.via != "command" and not self._may_act(w, ctx):
@@ -143,6 +150,13 @@ class WatchCommands:
                 f"I can't read that watch query: {exc.message}",
                 hint=f"```\n{exc.pointer()}\n```",
             ) from None
+        try:  # compiled as the alert matcher will: what cannot be checked is not stored
+            Matcher([(0, query)])
+        except Exception as exc:
+            log.warning("watch query %r does not compile: %s", request.query[:100], exc,
+                        exc_info=True)
+            raise BadCommand("I can't use that watch query: it is too complex to check. "
+                             "Try fewer parentheses or exclusions.") from None
         understood = query.explain()
         if can_post:
             self.store.resume_channel(channel)  # invited back: its watches are live again
@@ -198,9 +212,13 @@ class WatchCommands:
         return WatchesReply(channel=ctx.channel, watches=[self._view(w, counts[w.id]) for w in ws])
 
     def unwatch(self, request: g.Unwatch, ctx: Any) -> Reply:
-        w = self._own(request.id, ctx)
+        # a listed admin may remove any watch from anywhere (one made in a DM, a broken one);
+        # with WIREWATCH_ADMINS empty everyone counts as an admin, so nobody may
+        listed_admin = bool(self.settings.admins) and self.settings.is_admin(ctx.user)
+        w = self._own(request.id, ctx, anywhere=listed_admin)
         self.store.update_watch(w.id, active=0)
-        return TextReply(text=f"Stopped watching {request.id} (“{w.query}”).")
+        where = "" if w.channel == ctx.channel else f" in #{w.channel}"
+        return TextReply(text=f"Stopped watching {request.id}{where} (“{w.query}”).")
 
     def mute(self, request: g.Mute, ctx: Any) -> Reply:
         w = self._own(request.id, ctx)

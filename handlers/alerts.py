@@ -241,7 +241,11 @@ def _state(w: WatchView) -> str:
         state.append("any mention")
     if w.paused:
         state.append(escape(w.paused))
-    return f" _({', '.join(state)})_" if state else ""
+    text = f" _({', '.join(state)})_" if state else ""
+    if w.broken:
+        text += (f"\n:warning: *broken, no longer alerts:* {escape(w.broken)} "
+                 f"(`unwatch {w.id}` removes it)")
+    return text
 
 
 def render_watch(reply: WatchReply) -> Parts:

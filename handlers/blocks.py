@@ -407,6 +407,8 @@ def _watch_line(w: Any) -> str:
         notes.append(f":warning: {escape(w.paused)}")
     if notes:
         line += "\n" + ", ".join(notes)
+    if getattr(w, "broken", None):
+        line += f"\n:warning: *broken, no longer alerts:* {escape(w.broken)}"
     return line
 
 

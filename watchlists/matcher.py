@@ -21,6 +21,12 @@ Each watch is compiled once, when it is added, into
   lookup) and the rest delegated to ``relevance`` so that the semantics live in one place.
   A watch whose key alone decides (one central stem or two-stem phrase) is not verified.
 
+Isolation: ``add`` compiles one watch and raises (changing nothing) when it cannot (a tree
+deeper than ``MAX_TREE_DEPTH``, or any bug), so the caller can set that watch aside; and
+``match_isolated`` answers like ``match`` but, when some plan raises, evaluates the candidates
+one by one and reports which watches failed instead of failing the whole article.  The fast
+path costs nothing extra (a ``try`` around the one loop).
+
 The result always equals ``naive_match`` (a property test checks it; the benchmark compares
 the two on real news).
 """
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from watchlists.document import Analyzed
-from watchlists.query import And, Filter, Node, Not, Or, Query, Term
+from watchlists.query import MAX_TREE_DEPTH, And, Filter, Node, Not, Or, Query, Term, depth
 from watchlists.relevance import CENTRAL_BODY_MIN, _filter_present, is_central, matches
 from watchlists.synonyms import Stems, Thesaurus, default_thesaurus
 from watchlists.text import EXACT
@@ -335,6 +341,16 @@ class _Planner:
 
 
 @dataclass(frozen=True)
+class MatchResult:
+    """What ``Matcher.match_isolated`` found: the matching watches (ascending), the watches
+    whose check raised (and what), and how many watches were checked."""
+
+    matched: list[int]
+    failed: dict[int, Exception]
+    checked: int
+
+
+@dataclass(frozen=True)
 class Indexed:
     id: int
     query: Query
@@ -363,11 +379,14 @@ class Matcher:
         return len(self._watches)
 
     def add(self, watch_id: int, query: Query) -> None:
-        if watch_id in self._watches:
-            self.remove(watch_id)
+        if depth(query.root) > MAX_TREE_DEPTH:  # plans and relevance recurse over the tree
+            raise ValueError(f"the query nests deeper than {MAX_TREE_DEPTH} levels")
         strict = query.mode == "central"
         keys = self._planner.keys(query.root, strict)
         plan = self._planner.plan(query.root, query.mode)
+        # compiled: from here on nothing raises, so a failed add leaves the index as it was
+        if watch_id in self._watches:
+            self.remove(watch_id)
         self._watches[watch_id] = Indexed(watch_id, query, keys, plan)
         self._plans[watch_id] = None if exact_key(query) else plan
         if keys is None:
@@ -477,6 +496,36 @@ class Matcher:
         return sorted(
             wid for wid in self._candidates(view) if (plan := plans[wid]) is None or plan(view)
         )
+
+
+    def match_isolated(self, adoc: Analyzed) -> MatchResult:
+        """``match``, but a watch whose check raises is reported in ``failed`` (and not
+        matched) while every other watch is still checked."""
+        view = View(adoc)
+        plans = self._plans
+        try:
+            candidates = self._candidates(view)
+        except Exception:  # the index itself failed: check every watch by its plan
+            candidates = None
+        if candidates is not None:
+            try:
+                matched = sorted(
+                    wid for wid in candidates if (plan := plans[wid]) is None or plan(view)
+                )
+                return MatchResult(matched, {}, len(candidates))
+            except Exception:
+                pass  # some plan raised: find which, one watch at a time
+        found: list[int] = []
+        failed: dict[int, Exception] = {}
+        ids = sorted(self._watches if candidates is None else candidates)
+        for wid in ids:
+            check = plans[wid] if candidates is not None else self._watches[wid].plan
+            try:
+                if check is None or check(view):
+                    found.append(wid)
+            except Exception as exc:  # only on this slow path
+                failed[wid] = exc
+        return MatchResult(found, failed, len(ids))
 
 
 def naive_match(

@@ -26,6 +26,10 @@ from watchlists.text import STOPWORDS, fold, raw_words, stems, words
 
 MAX_QUERY = 500
 MAX_TERMS = 32
+MAX_DEPTH = 20  # levels of parentheses and NOT / - nesting
+# the deepest tree such a query can give (each level can add an OR, an AND and a NOT);
+# the matcher refuses deeper trees however they were made
+MAX_TREE_DEPTH = 3 * (MAX_DEPTH + 1) + 1
 FIELDS = ("actor", "place", "type", "source")
 MODES = ("central", "any")
 
@@ -92,6 +96,20 @@ class Query:
 
     def terms(self) -> list[Term]:
         return [n for n in walk(self.root) if isinstance(n, Term)]
+
+
+def depth(node: Node) -> int:
+    """How deeply the tree nests (a term alone is 1); iterative, so any tree is safe."""
+    deepest = 0
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(current, (And, Or)):
+            stack.extend((child, level + 1) for child in current.children)
+        elif isinstance(current, Not):
+            stack.append((current.child, level + 1))
+    return deepest
 
 
 def walk(node: Node) -> list[Node]:
@@ -194,6 +212,7 @@ class _Parser:
         self.i = 0
         self.mode: str | None = None
         self.count = 0
+        self.depth = 0  # current nesting of parentheses and NOT / -
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -205,6 +224,16 @@ class _Parser:
 
     def error(self, message: str, tok: _Tok) -> QueryError:
         return QueryError(message, self.q, tok.pos)
+
+    def nest(self, tok: _Tok) -> None:
+        """One level deeper (a `(` or a NOT); the cap keeps every recursion over the query
+        (this parser, explain, the matcher's plans, relevance) shallow."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"The query nests too deep (the limit is {MAX_DEPTH} levels of parentheses "
+                "and NOT).", tok,
+            )
 
     def parse(self) -> Node:
         node = self.parse_or(top=True)
@@ -267,7 +296,9 @@ class _Parser:
             nxt = self.peek()
             if nxt.kind in ("EOF", "RP", "OR", "AND"):
                 raise self.error(f"`{tok.text}` needs something to exclude after it.", tok)
+            self.nest(tok)
             child = self.word_run(single=True) if nxt.kind == "WORD" else self.parse_unary()
+            self.depth -= 1
             if child is None:
                 raise self.error("Only a common word after this; nothing to exclude.", tok)
             return Not(child)
@@ -276,7 +307,9 @@ class _Parser:
     def parse_primary(self) -> Node | None:
         tok = self.take()
         if tok.kind == "LP":
+            self.nest(tok)
             inner = self.parse_or()
+            self.depth -= 1
             close = self.peek()
             if close.kind != "RP":
                 raise self.error("This `(` is never closed.", tok)

@@ -24,6 +24,8 @@ class WatchRecord:
     digest_time: str | None
     digest_last_sent: str | None
     active: bool
+    broken: str | None = None  # why the watch was set aside (it cannot be checked); None: fine
+    broken_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class WatchStorage(Protocol):
     def active_watches(self) -> list[WatchRecord]: ...
 
     def update_watch(self, watch_id: int, **fields: Any) -> None: ...
+
+    def mark_watch_broken(self, watch_id: int, reason: str, notice: str, now: str) -> bool:
+        """Set a watch aside (and record the one-time notice to its channel); False when it
+        already was."""
+        ...
 
     def watch_counts(self, watch_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(alerts, not-relevant marks) per watch."""

@@ -108,6 +108,8 @@ def test_watches_are_managed_only_from_their_channel_by_creator_or_admin(ww: Any
     for ctx, code in ((ELSEWHERE, "not_found"), (ADMIN_ELSEWHERE, "not_found"),
                       (STRANGER_HERE, "forbidden")):
         for text in verbs:
+            if ctx is ADMIN_ELSEWHERE and "watch" in text:
+                continue  # an admin may remove any watch from anywhere (issue 17)
             data = _ok(ww.service.handle(text, ctx), text)
             assert (data["kind"], data.get("code")) == ("error", code), (ctx, text, data)
         data = _ok(ww.service.mark_not_relevant(ctx, watch_id=wid, article_id=1), "nr")

@@ -86,9 +86,11 @@ def test_watches_lists_the_channels_own(app: Wirewatch) -> None:
 
 def test_only_creator_or_admin_and_only_from_its_channel(app: Wirewatch) -> None:
     wid = app.service.handle("watch deportation flights", HERE).watch.id  # type: ignore[attr-defined]
-    for ctx in (ELSEWHERE, Context(channel="C2", user="UADMIN")):
-        reply = app.service.handle(f"unwatch {wid}", ctx)
-        assert isinstance(reply, ErrorReply) and reply.code == "not_found"
+    reply = app.service.handle(f"unwatch {wid}", ELSEWHERE)
+    assert isinstance(reply, ErrorReply) and reply.code == "not_found"
+    # an admin elsewhere may only remove it (see test_admin_unwatches_from_anywhere)
+    reply = app.service.handle(f"mute {wid} for 2h", Context(channel="C2", user="UADMIN"))
+    assert isinstance(reply, ErrorReply) and reply.code == "not_found"
     reply = app.service.handle(f"stop watching {wid}", OTHER_USER)
     assert isinstance(reply, ErrorReply) and reply.code == "forbidden"
     assert app.store.get_watch(wid).active  # type: ignore[union-attr]
@@ -152,3 +154,69 @@ def test_bad_ids_change_nothing(app: Wirewatch) -> None:
     for text in ("unwatch 999", "mute 999 for 2h", "unmute 999", "digest 999 off"):
         reply = app.service.handle(text, HERE)
         assert isinstance(reply, ErrorReply) and reply.code == "not_found", text
+
+
+# -- issue 17: depth bombs are refused; broken watches show as broken; admins remove any --------
+
+BOMB = "(" * 242 + "deportation" + ")" * 242
+
+
+def test_a_depth_bomb_is_refused_before_it_is_stored(app: Wirewatch) -> None:
+    reply = app.service.handle(f"watch {BOMB}", HERE)
+    assert isinstance(reply, ErrorReply) and reply.code == "bad_command"
+    assert "nests too deep" in reply.message and "limit is 20" in reply.message
+    assert reply.hint and "^" in reply.hint
+    assert app.store.channel_watches("C1") == []
+
+
+def _broken_watch(app: Wirewatch, clock: FakeClock) -> int:
+    """A poison watch stored before the fix, in a DM, then found broken by the pipeline."""
+    from watchlists.decide import iso
+
+    wid = app.store.add_watch(channel="D0ATTACK", query=BOMB, understood="", mode="central",
+                              created_by="UEVIL", created_at=iso(clock()))
+    pipeline = AlertPipeline(app.store, clock=clock, sleeper=clock.sleep)
+    drafts = seed_drafts()[:1]
+    drafts[0].text += "\n\nUpdated."
+    pipeline.on_new_articles(ingest(app.store, drafts), backfill=False)
+    assert app.store.get_watch(wid).broken  # type: ignore[union-attr]
+    return wid
+
+
+def test_watches_show_a_broken_watch_as_broken(app: Wirewatch, clock: FakeClock) -> None:
+    from handlers import blocks
+    from handlers.alerts import render_watches as slack_watches
+
+    wid = _broken_watch(app, clock)
+    dm = Context(channel="D0ATTACK", user="UEVIL", front_end="slack")
+    listing = app.service.handle("watches", dm)
+    assert isinstance(listing, WatchesReply)
+    data = listing.to_dict()
+    assert "nests too deep" in data["watches"][0]["broken"]
+    text = render(listing)
+    assert "BROKEN" in text and f"unwatch {wid}" in text
+    slack = json.dumps([b.to_dict() for b in slack_watches(listing).items[0]])
+    assert "broken, no longer alerts" in slack and f"unwatch {wid}" in slack
+    fine = app.service.handle("watch deportation flights", HERE)
+    assert isinstance(fine, WatchReply) and fine.to_dict()["watch"]["broken"] is None
+    from bot.home import build_home
+
+    home = build_home(app.service, "UADMIN", ["C1", "D0ATTACK"])  # the admin's channels
+    shown = {w.id: w.broken for w in home.watches}
+    assert shown[fine.watch.id] is None and "nests too deep" in (shown[wid] or "")
+    view = json.dumps(blocks.render_home(home))
+    assert view.count("broken, no longer alerts") == 1
+
+
+def test_admin_unwatches_from_anywhere(app: Wirewatch, clock: FakeClock) -> None:
+    wid = _broken_watch(app, clock)  # made in a DM nobody else can post in
+    for ctx in (HERE, Context(channel="C2", user="UEVIL"), OTHER_USER):
+        reply = app.service.handle(f"unwatch {wid}", ctx)
+        assert isinstance(reply, ErrorReply) and reply.code == "not_found"
+    reply = app.service.handle(f"mute {wid}", Context(channel="C1", user="UADMIN"))
+    assert isinstance(reply, ErrorReply) and reply.code == "not_found"  # only removal
+    reply = app.service.handle(f"unwatch {wid}", Context(channel="C1", user="UADMIN"))
+    assert isinstance(reply, TextReply) and "in #D0ATTACK" in reply.text
+    assert not app.store.get_watch(wid).active  # type: ignore[union-attr]
+    reply = app.service.handle(f"unwatch {wid}", Context(channel="C1", user="UADMIN"))
+    assert isinstance(reply, ErrorReply) and reply.code == "not_found"

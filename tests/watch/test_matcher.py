@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from watchlists.document import ArticleDoc, analyze
 from watchlists.matcher import Matcher, naive_match, required_keys
-from watchlists.query import Not, Term, parse
+from watchlists.query import Node, Not, Query, Term, parse
 from watchlists.relevance import matches
 
 LEAD_FILLER = " ".join(["filler"] * 70)  # pushes later words out of the lead
@@ -223,3 +223,44 @@ def test_exact_key_watches_need_no_check() -> None:
         adoc = analyze(doc(title, "Markets moved.", body=text))
         watches = [(1, parse("tanker")), (2, parse('"tanker fleet"'))]
         assert Matcher(watches).match(adoc) == naive_match(watches, adoc) == expected
+
+
+# -- issue 17: one watch cannot break matching for the others ---------------------------------
+
+
+def _deep_query(levels: int) -> Query:
+    """A tree no parse can give any more (as if built before the nesting cap)."""
+    node: Node = Term("deportation", frozenset({("deport",)}))
+    for _ in range(levels):
+        node = Not(Not(node))
+    return Query(text="deep", root=node)
+
+
+def test_a_query_too_deep_to_compile_is_refused_and_changes_nothing() -> None:
+    m = Matcher([(1, parse("deportation flights"))])
+    article = analyze(doc("Deportation flights resume"))
+    with pytest.raises(ValueError, match="nests deeper"):
+        m.add(2, _deep_query(2000))
+    with pytest.raises(ValueError):
+        m.add(1, _deep_query(2000))  # replacing a watch: the old one stays
+    assert len(m) == 1 and m.match(article) == [1]
+
+
+def test_match_isolated_reports_the_failing_watch_and_matches_the_rest() -> None:
+    m = Matcher([(1, parse("deportation flights")), (2, parse("deportation OR oil")),
+                 (3, parse("oil"))])
+    article = analyze(doc("Deportation flights resume"))
+    clean = m.match_isolated(article)
+    assert clean.matched == [1, 2] and clean.failed == {} and clean.matched == m.match(article)
+
+    def boom(view: object) -> bool:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    m._plans[2] = boom  # fault injection: any bug in one watch's check
+    with pytest.raises(RecursionError):
+        m.match(article)
+    result = m.match_isolated(article)
+    assert result.matched == [1] and set(result.failed) == {2}
+    assert isinstance(result.failed[2], RecursionError)
+    m.remove(2)
+    assert m.match_isolated(article).matched == [1] == m.match(article)

@@ -137,3 +137,44 @@ def test_any_text_parses_or_fails_cleanly(text: str) -> None:
         assert err.message
     else:
         assert q.explain()
+
+
+# -- issue 17: nesting is capped (a depth bomb once stopped every alert) -----------------------
+
+
+def test_nesting_deeper_than_the_limit_is_refused_with_the_limit_and_a_caret() -> None:
+    from watchlists.query import MAX_DEPTH
+
+    bomb = "(" * 242 + "deportation" + ")" * 242  # the issue's watch: fits 500 characters
+    with pytest.raises(QueryError) as caught:
+        parse(bomb)
+    err = caught.value
+    assert f"the limit is {MAX_DEPTH} levels" in err.message
+    assert err.position == MAX_DEPTH  # the first `(` too many
+    assert err.pointer().splitlines()[-1] == " " * MAX_DEPTH + "^"
+    for deep in ("NOT " * 30 + "x deportation", "-(" * 15 + "x" + ")" * 15 + " deportation"):
+        with pytest.raises(QueryError, match="nests too deep"):
+            parse(deep)
+
+
+def test_nesting_up_to_the_limit_and_long_flat_chains_parse() -> None:
+    from watchlists.query import MAX_DEPTH, MAX_TREE_DEPTH, depth
+
+    q = parse("(" * MAX_DEPTH + "deportation" + ")" * MAX_DEPTH)
+    assert isinstance(q.root, Term) and q.explain()
+    mixed = "(oil OR gas NOT (" * (MAX_DEPTH // 3) + "x y" + "))" * (MAX_DEPTH // 3)  # 3 a time
+    assert depth(parse(mixed).root) <= MAX_TREE_DEPTH
+    # long chains are loops, not recursion; the term limit bounds them
+    wide = parse(" OR ".join(f"w{i}" for i in range(32)))
+    assert isinstance(wide.root, Or) and len(wide.root.children) == 32
+    assert depth(wide.root) == 2
+    assert isinstance(parse(" AND ".join(f"w{i}" for i in range(32))).root, And)
+
+
+def test_depth_is_iterative() -> None:
+    from watchlists.query import depth
+
+    node: Term | Not = Term("x", frozenset({("x",)}))
+    for _ in range(5000):  # far deeper than Python's recursion limit
+        node = Not(node)
+    assert depth(node) == 5001
