@@ -512,3 +512,17 @@ def m103_nlp_actor_word_index(db: Database) -> None:
                   "VALUES ('delete', OLD.rowid, OLD.alias_key); "
                   "INSERT INTO alias_keys_fts(rowid, alias_key) "
                   "VALUES (NEW.rowid, NEW.alias_key);")
+
+
+# -- feeds: slow or hostile feeds cannot starve polling (issue 17) --------------------------
+
+
+@migrations()
+def m903_feed_poll_guard(db: Database) -> None:
+    feeds = db.table("feeds")
+    # no request before this time: a Retry-After pause or a backoff window (manual `poll`
+    # respects it; scheduled rounds follow next_check, which is never earlier)
+    feeds.add_column("hold_until", str)
+    feeds.add_column("slow_count", int, not_null_default=0)  # slow successes in a row
+    # `poll` is rate-limited per channel: the last manual poll each channel asked for
+    db.table("poll_requests").create({"channel": str, "last_at": str}, pk="channel")
