@@ -58,7 +58,7 @@ NewArticlesCallback = Callable[[list[int], bool], list[dict[str, Any]]]
 
 MAX_FAILURES = 5
 SLOW_SECONDS = 10.0  # a fetch that succeeds but takes longer counts toward backoff
-ROUND_BUDGET_SECONDS = 120.0  # a round hands out no new fetch after this long
+ROUND_BUDGET_SECONDS = 300.0  # a round hands out no new fetch after this long
 MAX_BACKOFF_SECONDS = 6 * 3600
 MAX_INTERVAL_SECONDS = 24 * 3600
 JITTER = 0.10
