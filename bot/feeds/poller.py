@@ -20,7 +20,8 @@ remembers every entry key in ``feed_entries`` and sets the feed's next check:
 A round stops handing out feeds after ``ROUND_BUDGET_SECONDS``: the feeds it did not reach
 keep their ``next_check`` (still due, first in line next round) and the report says how many.
 
-A manual poll (``poll_manual``, the `poll` command) never waits for a running round, fetches
+A manual poll (``poll_manual``, the `poll` command) waits at most ``MANUAL_WAIT_SECONDS`` for a
+running round (then answers that one is running), fetches
 only feeds outside their ``hold_until`` window (a Retry-After pause, a backoff or slowness
 window) and reports the others as skipped with the time they are held until; its failures set
 the backoff window but never count toward disabling.  ``apply_fetched`` (``feed add``) takes
@@ -59,6 +60,7 @@ NewArticlesCallback = Callable[[list[int], bool], list[dict[str, Any]]]
 MAX_FAILURES = 5
 SLOW_SECONDS = 10.0  # a fetch that succeeds but takes longer counts toward backoff
 ROUND_BUDGET_SECONDS = 300.0  # a round hands out no new fetch after this long
+MANUAL_WAIT_SECONDS = 15.0  # a manual poll waits this long for a running round, then answers
 MAX_BACKOFF_SECONDS = 6 * 3600
 MAX_INTERVAL_SECONDS = 24 * 3600
 JITTER = 0.10
@@ -167,6 +169,7 @@ class Poller:
         max_failures: int = MAX_FAILURES,
         slow_seconds: float = SLOW_SECONDS,
         round_budget: float = ROUND_BUDGET_SECONDS,
+        manual_wait: float = MANUAL_WAIT_SECONDS,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -180,6 +183,7 @@ class Poller:
         self.max_failures = max_failures
         self.slow_seconds = slow_seconds
         self.round_budget = round_budget
+        self.manual_wait = manual_wait
         self._poll_lock = threading.Lock()  # one round at a time: scheduler tick vs `poll`
         self._round_started: str | None = None
         # one feed's writes at a time (rounds and `feed add`); held per feed, never per round
@@ -213,16 +217,17 @@ class Poller:
     def poll_manual(
         self, now: datetime | None = None, *, admit: Callable[[], bool] | None = None
     ) -> PollReport:
-        """The `poll` command: every feed not disabled and not held, without waiting.
+        """The `poll` command: every feed not disabled and not held.
 
         A feed whose ``hold_until`` has not come (the server asked for a pause, or it is
         backing off after failures or slowness) is skipped and listed with that time.  When a
-        round is already running nothing is fetched and ``busy_since`` says since when.
+        round is running it waits up to ``manual_wait`` seconds for it; if the round is still
+        running then, nothing is fetched and ``busy_since`` says since when.
         ``admit`` (the per-channel rate limit) is asked once no round runs and there is a
         feed to fetch; False: nothing is fetched.
         """
         now = now or self.clock()
-        if not self._poll_lock.acquire(blocking=False):
+        if not self._poll_lock.acquire(timeout=max(self.manual_wait, 0.0)):
             return PollReport(manual=True, busy_since=self._round_started or iso(now))
         try:
             self._round_started = iso(now)
