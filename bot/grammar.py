@@ -160,7 +160,9 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "manage the feeds wirewatch polls",
         ("feed add https://example.org/rss.xml", "feed remove 2"),
     ),
-    CommandHelp("poll", "poll", "poll all due feeds now"),
+    CommandHelp(
+        "poll", "poll", "check the feeds now, except those pausing; once a minute per channel"
+    ),
     CommandHelp("status", "status", "feeds and their health, last poll, counts"),
     CommandHelp("help", "help [COMMAND]", "usage", ("help watch",)),
 )

@@ -218,6 +218,8 @@ class FeedImportReply(Reply):
     added: list[FeedView]
     already: int = 0
     skipped: list[str] = field(default_factory=list)
+    # why each skipped entry was refused (the checks of `feed add`): {"url", "why"}
+    refused: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -232,6 +234,10 @@ class PollReply(Reply):
     not_modified: int = 0
     article_ids: list[int] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
+    # feeds a manual poll left alone: {"feed_id", "label", "until", "why"}
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    deferred: int = 0  # due feeds the round's time budget did not reach (still due)
+    message: str | None = None  # nothing fetched: rate-limited, or a round is running
 
 # -- nlp: actor profiles, choices, timelines --------------------------------------------------
 

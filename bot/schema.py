@@ -551,3 +551,14 @@ def m904_slack_request_guard(db: Database) -> None:
     db.execute(
         "CREATE INDEX idx_slack_request_signatures_expiry ON slack_request_signatures(expires_at)"
     )
+
+
+@migrations()
+def m903_feed_poll_guard(db: Database) -> None:
+    feeds = db.table("feeds")
+    # no request before this time: a Retry-After pause or a backoff window (manual `poll`
+    # respects it; scheduled rounds follow next_check, which is never earlier)
+    feeds.add_column("hold_until", str)
+    feeds.add_column("slow_count", int, not_null_default=0)  # slow successes in a row
+    # `poll` is rate-limited per channel: the last manual poll each channel asked for
+    db.table("poll_requests").create({"channel": str, "last_at": str}, pk="channel")

@@ -199,7 +199,7 @@ class Service:
         return reply
 
     def poll(self, request: g.Poll, ctx: Context) -> Reply:
-        reply: Reply = self._feeds().poll()
+        reply: Reply = self._feeds().poll(channel=ctx.channel)
         return reply
 
     # -- nlp: who, events, and the actors/events/quotes of an article ------------------------

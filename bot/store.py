@@ -407,7 +407,8 @@ class Store:
     _FEED_COLUMNS = frozenset({
         "url", "title", "site_url", "status", "etag", "last_modified", "last_polled",
         "next_check", "error", "error_count", "added_at", "added_by", "channel",
-        "ttl_seconds", "backfilled", "last_success", "disabled_at",
+        "ttl_seconds", "backfilled", "last_success", "disabled_at", "hold_until",
+        "slow_count",
     })
 
     def add_feed(
@@ -476,6 +477,26 @@ class Store:
             return list(self.db.query(
                 "SELECT * FROM feeds WHERE status != 'disabled' ORDER BY id"
             ))
+
+    def claim_manual_poll(self, channel: str, now: str, cutoff: str) -> str | None:
+        """Record a manual `poll` from ``channel`` at ``now`` unless it polled after ``cutoff``.
+
+        None when the poll may run (recorded atomically: of two at once, one wins); else the
+        time of the poll that still holds the window.
+        """
+        with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO poll_requests(channel, last_at) VALUES (?, ?) "
+                "ON CONFLICT(channel) DO UPDATE SET last_at = excluded.last_at "
+                "WHERE poll_requests.last_at <= ?",
+                [channel, now, cutoff],
+            )
+            if cursor.rowcount == 1:
+                return None
+            row = self.db.execute(
+                "SELECT last_at FROM poll_requests WHERE channel = ?", [channel]
+            ).fetchone()
+        return str(row[0]) if row is not None else None
 
     def next_feed_check(self) -> str | None:
         with self.lock:

@@ -62,7 +62,7 @@ ACTION_UNWATCH = "ww_unwatch"
 ACTION_NOT_RELEVANT = "ww_not_relevant"
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
-STATUS_ICON = {"ok": "🟢", "new": "⚪", "failing": "🟠", "disabled": "🔴"}
+STATUS_ICON = {"ok": "🟢", "new": "⚪", "slow": "🟡", "failing": "🟠", "disabled": "🔴"}
 
 
 @dataclass

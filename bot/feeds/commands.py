@@ -1,17 +1,24 @@
 """The feed commands of the service: `feeds`, `feed add`, `feed remove`, `feed import`, `poll`.
 
 Managing feeds needs ``settings.is_admin(user)`` (everyone when WIREWATCH_ADMINS is empty).
+``feed add`` and ``feed import`` accept a URL only through ``check_feed_url`` (scheme, host,
+and — unless WIREWATCH_ALLOW_PRIVATE_FEEDS — every address it resolves to), and never wait for
+a poll round.  ``poll`` is limited to one per ``POLL_COOLDOWN_SECONDS`` per channel (kept in
+the database, so a restart does not reset it) and never waits for a running round.
 """
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import render as console
 from bot.errors import BadCommand, Forbidden, NotFound
 from bot.feeds.fetch import Fetcher, FetchError, check_url
 from bot.feeds.parse import NotAFeed, ParsedFeed, parse_feed
@@ -23,12 +30,14 @@ from bot.store import Store
 MAX_OPML_BYTES = 5 * 1024 * 1024
 MAX_IMPORT = 500
 OPML_ACCEPT = "text/x-opml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+POLL_COOLDOWN_SECONDS = 60  # one manual `poll` per channel per minute
+IMPORT_CHECK_THREADS = 8  # name lookups of `feed import` run this many at a time
 
 
 feed_view = FeedView.from_row
 
 
-def poll_reply(report: PollReport) -> PollReply:
+def poll_reply(report: PollReport, message: str | None = None) -> PollReply:
     return PollReply(
         feeds=report.feeds,
         new_articles=report.new_articles,
@@ -37,20 +46,38 @@ def poll_reply(report: PollReport) -> PollReply:
         not_modified=report.not_modified,
         article_ids=list(report.new_article_ids),
         notices=[asdict(n) for n in report.notices],
+        skipped=[asdict(s) for s in report.skipped],
+        deferred=report.deferred,
+        message=message,
     )
 
 
-def normalize_feed_url(raw: str) -> str:
+def check_feed_url(raw: str, fetcher: FetcherLike | None = None) -> str:
+    """The feed URL that ``raw`` names, if wirewatch may fetch it; else ``FetchError`` why not.
+
+    The one check of `feed add` and `feed import`: http(s) only, a host, and (through the
+    fetcher's ``check``) every address the host resolves to public, unless private feeds
+    are allowed.  A bare ``example.org/rss`` means https.
+    """
     url = raw.strip().strip("<>").split("|", 1)[0].strip()
-    if not url:
-        raise BadCommand("Which feed? Say `feed add URL`.")
     if "://" not in url and not url.lower().startswith(("file:", "javascript:", "data:")):
         url = "https://" + url
-    try:
+    check = getattr(fetcher, "check", None)
+    if callable(check):
+        check(url)
+    else:
         check_url(url)
+    return url
+
+
+def normalize_feed_url(raw: str, fetcher: FetcherLike | None = None) -> str:
+    """``check_feed_url`` for a command: ``BadCommand`` with the reason."""
+    if not raw.strip().strip("<>").split("|", 1)[0].strip():
+        raise BadCommand("Which feed? Say `feed add URL`.")
+    try:
+        return check_feed_url(raw, fetcher)
     except FetchError as exc:
         raise BadCommand(f"Cannot use {raw[:200]}: {exc.message}.") from None
-    return url
 
 
 class FeedCommands:
@@ -78,30 +105,69 @@ class FeedCommands:
     def list(self) -> FeedsReply:
         return FeedsReply(feeds=[feed_view(r) for r in self.store.list_feeds()])
 
-    def poll(self) -> PollReply:
-        return poll_reply(self.poller.poll_all(self.clock()))
+    def poll(self, *, channel: str | None = None) -> PollReply:
+        """Poll the feeds not held by a Retry-After, backoff or slowness window, now.
+
+        At most one per ``POLL_COOLDOWN_SECONDS`` per channel; while a round runs, nothing
+        is fetched (and the channel's allowance is not used up).
+        """
+        now = self.clock()
+        key = channel or "console"
+        held_by: list[str] = []
+
+        def admit() -> bool:
+            last = self.store.claim_manual_poll(
+                key, iso(now), iso(now - timedelta(seconds=POLL_COOLDOWN_SECONDS))
+            )
+            if last is None:
+                return True
+            held_by.append(last)
+            return False
+
+        report = self.poller.poll_manual(now, admit=admit)
+        if report.busy_since is not None:
+            return poll_reply(report, f"A poll round is running (since {report.busy_since}); "
+                                      "nothing more was fetched. Its new articles alert as "
+                                      "usual; `feeds` shows each feed's state.")
+        if held_by:
+            again = datetime.fromisoformat(held_by[0]) + timedelta(seconds=POLL_COOLDOWN_SECONDS)
+            return poll_reply(report, f"Polled already at {held_by[0]}: `poll` runs at most "
+                                      f"once a minute per channel. Try again after "
+                                      f"{iso(again)}; feeds are also checked on their "
+                                      "schedule.")
+        return poll_reply(report)
 
     def add(self, raw_url: str, *, user: str | None, channel: str | None) -> FeedReply:
         self._require_admin(user)
-        url = normalize_feed_url(raw_url)
+        url = normalize_feed_url(raw_url, self.fetcher)
         now = self.clock()
         existing = self.store.get_feed_by_url(url)
         if existing is not None:
             return self._re_add(existing, user=user, channel=channel)
+        started = time.monotonic()
         result, parsed, feed_url, discovered = self._fetch_feed(url)
+        elapsed = time.monotonic() - started
         if feed_url != url and (known := self.store.get_feed_by_url(feed_url)) is not None:
             return self._re_add(known, user=user, channel=channel)
         feed_id, _created = self.store.add_feed(
             feed_url, now=iso(now), title=parsed.title, site_url=parsed.site_url,
             channel=channel, added_by=user,
         )
-        report = self.poller.apply_fetched(feed_id, result, parsed, now)
+        # no poll lock: a running round never makes `feed add` wait (it skips this feed)
+        report = self.poller.apply_fetched(feed_id, result, parsed, now, elapsed=elapsed)
         row = self.store.get_feed(feed_id)
         assert row is not None
-        message = (
-            f"Following {parsed.title or feed_url}: {report.new_articles} article(s) indexed "
-            f"from its {len(parsed.entries)} entries (no alerts for these; new ones will alert)."
-        )
+        if report.feeds:
+            message = (
+                f"Following {parsed.title or feed_url}: {report.new_articles} article(s) "
+                f"indexed from its {len(parsed.entries)} entries (no alerts for these; new "
+                "ones will alert)."
+            )
+        else:  # a poll round took this feed first: it indexes the entries
+            message = (
+                f"Following {parsed.title or feed_url}: the poll running now is reading its "
+                f"{len(parsed.entries)} entries (no alerts for these; new ones will alert)."
+            )
         if parsed.error:
             message += f" Note: {parsed.error}."
         return FeedReply(
@@ -116,7 +182,8 @@ class FeedCommands:
         message = f"Already following {row.get('title') or row['url']} (feed {row['id']})."
         if row["status"] == "disabled":
             self.store.update_feed(
-                row["id"], status="failing", error_count=0, next_check=now, disabled_at=None
+                row["id"], status="failing", error_count=0, next_check=now, disabled_at=None,
+                hold_until=None, slow_count=0,
             )
             self.store.clear_feed_notices(row["id"], "disabled")
             message = f"Switched feed {row['id']} back on; it will be checked on the next poll."
@@ -190,11 +257,21 @@ class FeedCommands:
         added: list[FeedView] = []
         already = 0
         skipped: list[str] = []
-        for raw in urls[:MAX_IMPORT]:
+        refused: list[dict[str, str]] = []
+
+        def vet(raw: str) -> tuple[str, str | None, str | None]:
+            """(raw, the URL to follow, why not): the same check as `feed add`."""
             try:
-                url = normalize_feed_url(raw)
-            except BadCommand:
+                return raw, check_feed_url(raw, self.fetcher), None
+            except FetchError as exc:
+                return raw, None, exc.message
+
+        with ThreadPoolExecutor(IMPORT_CHECK_THREADS, thread_name_prefix="wirewatch-vet") as pool:
+            vetted = list(pool.map(vet, urls[:MAX_IMPORT]))
+        for raw, url, why in vetted:
+            if url is None:
                 skipped.append(raw[:200])
+                refused.append({"url": raw[:200], "why": why or "refused"})
                 continue
             feed_id, created = self.store.add_feed(url, now=now, channel=channel, added_by=user)
             if created:
@@ -205,7 +282,7 @@ class FeedCommands:
                 already += 1
         if len(urls) > MAX_IMPORT:
             skipped.append(f"{len(urls) - MAX_IMPORT} more beyond the first {MAX_IMPORT}")
-        return FeedImportReply(added=added, already=already, skipped=skipped)
+        return FeedImportReply(added=added, already=already, skipped=skipped, refused=refused)
 
 
 def parse_opml(data: bytes) -> list[str]:
@@ -231,4 +308,45 @@ def parse_opml(data: bytes) -> list[str]:
     return urls
 
 
-__all__ = ["FeedCommands", "Fetcher", "feed_view", "parse_opml", "poll_reply"]
+def _clean(text: str) -> str:
+    """Untrusted text for the console, cleaned the way every console reply is."""
+    return console.render(TextReply(text=text))
+
+
+def render_poll(reply: PollReply, ansi: bool) -> str:
+    """The console text of `poll`: what was checked, then what was skipped and why."""
+    if reply.message and not reply.feeds:
+        return _clean(reply.message)
+    lines = [console.render_poll(reply, ansi)]
+    for s in reply.skipped:
+        lines.append(_clean(f"  skipped: feed {s.get('feed_id')} ({s.get('label')}) — "
+                            f"{s.get('why')}; held until {s.get('until')}"))
+    if reply.deferred:
+        lines.append(f"  {reply.deferred} due feed(s) not reached in this round's time budget; "
+                     "they are first in line for the next round.")
+    if reply.message:
+        lines.append(_clean(reply.message))
+    return "\n".join(lines)
+
+
+def render_feed_import(reply: FeedImportReply, ansi: bool) -> str:
+    """The console text of `feed import`: each skipped entry on its own line, with why."""
+    lines = [f"Imported {len(reply.added)} feed(s); {reply.already} already followed."
+             " New feeds are checked on the next poll."]
+    lines += [_clean(f"  [{f.id}] {f.url}") for f in reply.added]
+    if reply.skipped:
+        why = {r["url"]: r["why"] for r in reply.refused}
+        lines.append(f"Skipped {len(reply.skipped)} (nothing stored for them):")
+        lines += [_clean(f"  - {s} ({why[s]})" if s in why else f"  - {s}")
+                  for s in reply.skipped[:50]]
+        if len(reply.skipped) > 50:
+            lines.append(f"  … {len(reply.skipped) - 50} more")
+    return "\n".join(lines)
+
+
+console.register(PollReply, render_poll)
+console.register(FeedImportReply, render_feed_import)
+
+__all__ = [
+    "FeedCommands", "Fetcher", "check_feed_url", "feed_view", "parse_opml", "poll_reply",
+]

@@ -1,16 +1,31 @@
 """Polling: fetch due feeds concurrently, parse them, and write new articles with ONE writer.
 
-``Poller.poll_due(now)`` picks the feeds whose ``next_check`` has come, fetches them on a
-bounded thread pool (with a per-host limit), and as each fetch completes — so a slow feed never
-delays the others — the calling thread (the only writer) indexes the new entries through
-``bot.ingest.ingest_drafts``, remembers every entry key in ``feed_entries`` and sets the
-feed's next check:
+``Poller.poll_due(now)`` picks the feeds whose ``next_check`` has come and fetches them on a
+bounded thread pool through a per-host queue: the calling thread hands a feed to a worker only
+when a worker is free AND its host has fewer than ``per_host`` fetches in flight, so no worker
+ever sits waiting for a host while feeds of other hosts wait.  As each fetch completes — so a
+slow feed never delays the others — the calling thread indexes the new entries through
+``bot.ingest.ingest_drafts`` (one feed at a time, under the write lock: the only writer),
+remembers every entry key in ``feed_entries`` and sets the feed's next check:
 
 * success: ``poll_seconds`` (or longer when ``Retry-After``, ``Cache-Control: max-age`` or the
   feed's ``<ttl>`` asks), plus up to 10 % jitter;
+* slow success (the fetch took over ``SLOW_SECONDS``): its entries are read, but it backs off
+  like a failure (``slow_count`` in a row) and shows status "slow" with the reason; slowness
+  never disables a feed;
 * failure: exponential backoff from ``poll_seconds`` (at least ``Retry-After``); after
-  ``MAX_FAILURES`` failures in a row the feed is disabled and each channel that follows it
-  gets one notice.
+  ``MAX_FAILURES`` failures in a row in scheduled rounds the feed is disabled and each channel
+  that follows it gets one notice.
+
+A round stops handing out feeds after ``ROUND_BUDGET_SECONDS``: the feeds it did not reach
+keep their ``next_check`` (still due, first in line next round) and the report says how many.
+
+A manual poll (``poll_manual``, the `poll` command) waits at most ``MANUAL_WAIT_SECONDS`` for a
+running round (then answers that one is running), fetches
+only feeds outside their ``hold_until`` window (a Retry-After pause, a backoff or slowness
+window) and reports the others as skipped with the time they are held until; its failures set
+the backoff window but never count toward disabling.  ``apply_fetched`` (``feed add``) takes
+no poll lock: it claims the new feed and waits at most for one feed's write.
 
 A feed's first successful poll is a *backfill*: its articles are indexed, and
 ``on_new_articles(ids, backfill=True)`` lets the alerting side stay quiet about them.
@@ -21,8 +36,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -40,6 +58,9 @@ Clock = Callable[[], datetime]
 NewArticlesCallback = Callable[[list[int], bool], list[dict[str, Any]]]
 
 MAX_FAILURES = 5
+SLOW_SECONDS = 10.0  # a fetch that succeeds but takes longer counts toward backoff
+ROUND_BUDGET_SECONDS = 300.0  # a round hands out no new fetch after this long
+MANUAL_WAIT_SECONDS = 15.0  # a manual poll waits this long for a running round, then answers
 MAX_BACKOFF_SECONDS = 6 * 3600
 MAX_INTERVAL_SECONDS = 24 * 3600
 JITTER = 0.10
@@ -81,6 +102,7 @@ class FeedOutcome:
     parsed: ParsedFeed | None = None
     error: str | None = None
     retry_after: float | None = None
+    elapsed: float = 0.0  # seconds the fetch took (wall clock)
 
 
 @dataclass
@@ -98,6 +120,16 @@ class FeedPollResult:
 
 
 @dataclass
+class SkippedFeed:
+    """A feed a manual poll did not fetch: it is in a Retry-After, backoff or slowness window."""
+
+    feed_id: int
+    label: str
+    until: str
+    why: str
+
+
+@dataclass
 class PollReport:
     feeds: int = 0
     new_article_ids: list[int] = field(default_factory=list)
@@ -106,6 +138,11 @@ class PollReport:
     notices: list[Notice] = field(default_factory=list)
     results: list[FeedPollResult] = field(default_factory=list)
     not_modified: int = 0
+    manual: bool = False  # a `poll` command: failures never disable a feed
+    skipped: list[SkippedFeed] = field(default_factory=list)
+    deferred: int = 0  # due feeds the round's time budget did not reach (still due)
+    budget_seconds: float = 0.0
+    busy_since: str | None = None  # a manual poll found a round running since then
 
     @property
     def new_articles(self) -> int:
@@ -130,6 +167,9 @@ class Poller:
         per_host: int = 2,
         rng: random.Random | None = None,
         max_failures: int = MAX_FAILURES,
+        slow_seconds: float = SLOW_SECONDS,
+        round_budget: float = ROUND_BUDGET_SECONDS,
+        manual_wait: float = MANUAL_WAIT_SECONDS,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -141,23 +181,74 @@ class Poller:
         self.per_host = max(1, per_host)
         self.rng = rng or random.Random()
         self.max_failures = max_failures
-        self._poll_lock = threading.Lock()  # one poll at a time: scheduler tick vs `poll`
-        self._host_lock = threading.Lock()
-        self._host_slots: dict[str, threading.Semaphore] = {}
+        self.slow_seconds = slow_seconds
+        self.round_budget = round_budget
+        self.manual_wait = manual_wait
+        self._poll_lock = threading.Lock()  # one round at a time: scheduler tick vs `poll`
+        self._round_started: str | None = None
+        # one feed's writes at a time (rounds and `feed add`); held per feed, never per round
+        self._write_lock = threading.RLock()
+        self._claim_lock = threading.Lock()
+        self._claimed: set[int] = set()  # feeds being fetched or written right now
 
     # -- entry points -------------------------------------------------------------------------
 
-    def poll_due(self, now: datetime | None = None) -> PollReport:
-        """Poll every feed whose next check has come."""
-        now = now or self.clock()
+    @contextmanager
+    def _round(self, now: datetime) -> Iterator[None]:
         with self._poll_lock:
+            self._round_started = iso(now)
+            try:
+                yield
+            finally:
+                self._round_started = None
+
+    def poll_due(self, now: datetime | None = None) -> PollReport:
+        """Poll every feed whose next check has come (a scheduled round)."""
+        now = now or self.clock()
+        with self._round(now):
             return self._poll(self.store.due_feeds(iso(now)), now)
 
     def poll_all(self, now: datetime | None = None) -> PollReport:
-        """Poll every feed that is not disabled, due or not (the `poll` command)."""
+        """Poll every feed that is not disabled, due or not (the demo's replay feed)."""
         now = now or self.clock()
-        with self._poll_lock:
+        with self._round(now):
             return self._poll(self.store.active_feeds(), now)
+
+    def poll_manual(
+        self, now: datetime | None = None, *, admit: Callable[[], bool] | None = None
+    ) -> PollReport:
+        """The `poll` command: every feed not disabled and not held.
+
+        A feed whose ``hold_until`` has not come (the server asked for a pause, or it is
+        backing off after failures or slowness) is skipped and listed with that time.  When a
+        round is running it waits up to ``manual_wait`` seconds for it; if the round is still
+        running then, nothing is fetched and ``busy_since`` says since when.
+        ``admit`` (the per-channel rate limit) is asked once no round runs and there is a
+        feed to fetch; False: nothing is fetched.
+        """
+        now = now or self.clock()
+        if not self._poll_lock.acquire(timeout=max(self.manual_wait, 0.0)):
+            return PollReport(manual=True, busy_since=self._round_started or iso(now))
+        try:
+            self._round_started = iso(now)
+            report = PollReport(manual=True)
+            feeds = []
+            for feed in self.store.active_feeds():
+                hold = feed.get("hold_until")
+                if hold and hold > iso(now):
+                    report.skipped.append(SkippedFeed(
+                        feed_id=int(feed["id"]), label=feed_label(feed), until=str(hold),
+                        why=_hold_reason(feed),
+                    ))
+                else:
+                    feeds.append(feed)
+            if feeds and admit is not None and not admit():
+                report.skipped.clear()
+                return report
+            return self._poll(feeds, now, report)
+        finally:
+            self._round_started = None
+            self._poll_lock.release()
 
     def poll_once(self) -> list[dict[str, Any]]:
         """Poll every active feed now and return the alerts (the demo's ``FeedSource``)."""
@@ -166,53 +257,129 @@ class Poller:
     def poll_feed(self, feed_id: int, now: datetime | None = None) -> PollReport:
         now = now or self.clock()
         feed = self.store.get_feed(feed_id)
-        with self._poll_lock:
+        with self._round(now):
             return self._poll([feed] if feed else [], now)
 
     def apply_fetched(
-        self, feed_id: int, result: FetchResult, parsed: ParsedFeed, now: datetime | None = None
+        self, feed_id: int, result: FetchResult, parsed: ParsedFeed, now: datetime | None = None,
+        *, elapsed: float = 0.0,
     ) -> PollReport:
-        """Write an already fetched and parsed feed (``feed add`` validates by fetching)."""
+        """Write an already fetched and parsed feed (``feed add`` validates by fetching).
+
+        Never waits for a round: it claims the feed (a round skips claimed feeds) and takes
+        the write lock, which a round holds for one feed's writes at a time.  If a round is
+        fetching this very feed already, that round writes it and ``feeds`` stays 0.
+        """
         now = now or self.clock()
-        feed = self.store.get_feed(feed_id)
         report = PollReport()
-        if feed is None:
+        if not self._claim([feed_id]):
             return report
-        with self._poll_lock:
+        try:
+            feed = self.store.get_feed(feed_id)
+            if feed is None:
+                return report
             report.feeds = 1
-            self._apply(FeedOutcome(feed=feed, result=result, parsed=parsed), now, report)
+            outcome = FeedOutcome(feed=feed, result=result, parsed=parsed, elapsed=elapsed)
+            with self._write_lock:
+                self._apply(outcome, now, report)
+        finally:
+            self._release([feed_id])
         return report
 
     # -- fetching (worker threads) ------------------------------------------------------------
 
-    def _poll(self, feeds: list[dict[str, Any]], now: datetime) -> PollReport:
-        report = PollReport(feeds=len(feeds))
-        self._drain_outbox(report)  # articles a crash or a failed callback left behind
+    def _claim(self, feed_ids: list[int]) -> list[int]:
+        """The ids of ``feed_ids`` nobody else is fetching or writing, now claimed."""
+        with self._claim_lock:
+            free = [i for i in feed_ids if i not in self._claimed]
+            self._claimed.update(free)
+            return free
+
+    def _release(self, feed_ids: list[int]) -> None:
+        with self._claim_lock:
+            self._claimed.difference_update(feed_ids)
+
+    def _poll(
+        self, feeds: list[dict[str, Any]], now: datetime, report: PollReport | None = None
+    ) -> PollReport:
+        report = report or PollReport()
+        with self._write_lock:
+            self._drain_outbox(report)  # articles a crash or a failed callback left behind
+        claimed = set(self._claim([int(f["id"]) for f in feeds]))
+        feeds = [f for f in feeds if int(f["id"]) in claimed]
+        report.feeds = len(feeds)
         if not feeds:
             return report
-        workers = min(self.max_workers, len(feeds))
-        with ThreadPoolExecutor(workers, thread_name_prefix="wirewatch-fetch") as pool:
-            futures = [pool.submit(self._fetch_one, feed) for feed in feeds]
-            for future in as_completed(futures):
-                self._apply(future.result(), now, report)
+        try:
+            self._fetch_all(feeds, now, report)
+        finally:
+            self._release(list(claimed))
+        report.feeds -= report.deferred
+        if report.deferred:
+            log.warning(
+                "poll round: %d due feed(s) not reached within %g s; they stay due",
+                report.deferred, report.budget_seconds,
+            )
         return report
 
-    def _slot(self, url: str) -> threading.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        with self._host_lock:
-            slot = self._host_slots.get(host)
-            if slot is None:
-                slot = self._host_slots[host] = threading.Semaphore(self.per_host)
-            return slot
+    def _fetch_all(self, feeds: list[dict[str, Any]], now: datetime, report: PollReport) -> None:
+        """Fetch through per-host queues; write each outcome as it comes in.
+
+        The calling thread decides what runs: a feed goes to a worker only when a worker is
+        free and its host has fewer than ``per_host`` fetches in flight, hosts taking turns.
+        Feeds known to be slow go last.  After ``round_budget`` seconds nothing new starts;
+        what is left stays due (its ``next_check`` untouched).
+        """
+        started = time.monotonic()
+        queues: dict[str, deque[dict[str, Any]]] = {}
+        for feed in sorted(feeds, key=lambda f: int(f.get("slow_count") or 0) > 0):
+            queues.setdefault(_host(feed["url"]), deque()).append(feed)
+        in_flight: dict[str, int] = dict.fromkeys(queues, 0)
+        running: dict[Future[FeedOutcome], str] = {}
+        workers = min(self.max_workers, len(feeds))
+
+        def dispatch(pool: ThreadPoolExecutor) -> None:
+            while len(running) < workers and queues:
+                if time.monotonic() - started >= self.round_budget:
+                    return
+                progressed = False
+                for host in list(queues):  # one feed per free host per turn
+                    if len(running) >= workers:
+                        break
+                    if in_flight[host] >= self.per_host:
+                        continue
+                    queue = queues[host]
+                    running[pool.submit(self._fetch_one, queue.popleft())] = host
+                    in_flight[host] += 1
+                    progressed = True
+                    if not queue:
+                        del queues[host]
+                if not progressed:
+                    return
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="wirewatch-fetch") as pool:
+            dispatch(pool)
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    in_flight[running.pop(future)] -= 1
+                dispatch(pool)  # the workers keep fetching while this thread writes
+                for future in done:
+                    with self._write_lock:
+                        self._apply(future.result(), now, report)
+                dispatch(pool)
+        report.deferred = sum(len(q) for q in queues.values())
+        report.budget_seconds = self.round_budget
 
     def _fetch_one(self, feed: dict[str, Any]) -> FeedOutcome:
         """Fetch and parse one feed; never raises (a broken feed must not stop the others)."""
         outcome = FeedOutcome(feed=feed)
+        started = time.monotonic()
         try:
-            with self._slot(feed["url"]):
-                result = self.fetcher.fetch(
-                    feed["url"], etag=feed.get("etag"), last_modified=feed.get("last_modified")
-                )
+            result = self.fetcher.fetch(
+                feed["url"], etag=feed.get("etag"), last_modified=feed.get("last_modified")
+            )
+            outcome.elapsed = time.monotonic() - started
             outcome.result = result
             if not result.not_modified:
                 outcome.parsed = parse_feed(result.content, url=result.url, headers=result.headers)
@@ -261,23 +428,50 @@ class Poller:
             return
         result = outcome.result
         assert result is not None
+        slow = outcome.elapsed > self.slow_seconds
+        slow_count = int(feed.get("slow_count") or 0) + 1 if slow else 0
+        slow_note = (
+            f"slow: took {outcome.elapsed:.0f} s to answer (over {self.slow_seconds:g} s), so "
+            "it is checked less often; its entries were read"
+        ) if slow else None
         common: dict[str, Any] = {
             "last_polled": iso(now),
             "last_success": iso(now),
             "error_count": 0,
-            "status": "ok",
+            "slow_count": slow_count,
+            "status": "slow" if slow else "ok",
             "etag": result.etag or feed.get("etag"),
             "last_modified": result.last_modified or feed.get("last_modified"),
         }
         if result.moved_to and self.store.get_feed_by_url(result.moved_to) is None:
             common["url"] = result.moved_to  # permanently moved: follow it from now on
+
+        def schedule(ttl_seconds: int | None) -> str:
+            """The next check; with the hold window it implies (Retry-After, slowness)."""
+            seconds = self.interval(result, ttl_seconds)
+            if slow:  # backs off like a failure, but keeps its entries
+                seconds = max(seconds, self.backoff(slow_count, result.retry_after))
+            next_check = iso(now + self._jittered(seconds))
+            if slow:
+                common["hold_until"] = next_check
+            elif result.retry_after:
+                common["hold_until"] = iso(
+                    now + timedelta(seconds=min(result.retry_after, MAX_INTERVAL_SECONDS))
+                )
+            else:
+                common["hold_until"] = None
+            return next_check
+
+        if slow:
+            report.errors.append(f"feed {feed['id']} ({feed_label(feed)}): {slow_note}")
         if result.not_modified or outcome.parsed is None:
-            next_check = iso(now + self._jittered(self.interval(result, feed.get("ttl_seconds"))))
-            self.store.update_feed(feed["id"], error=None, next_check=next_check, **common)
+            next_check = schedule(feed.get("ttl_seconds"))
+            self.store.update_feed(feed["id"], error=slow_note, next_check=next_check, **common)
             report.not_modified += 1
             report.results.append(FeedPollResult(
                 feed_id=feed["id"], url=feed["url"], title=feed.get("title"),
-                status="not_modified", next_check=next_check,
+                status="slow" if slow else "not_modified", error=slow_note,
+                next_check=next_check,
             ))
             return
         parsed = outcome.parsed
@@ -292,8 +486,9 @@ class Poller:
             self.analyzer, feed["id"], fresh, iso(now), alert_state, backfill
         )
         ingested = ingest_drafts(self.store, [e.draft for e in fresh], recorder)
-        next_check = iso(now + self._jittered(self.interval(result, parsed.ttl_seconds)))
+        next_check = schedule(parsed.ttl_seconds)
         title = feed.get("title") or parsed.title
+        error = "; ".join(x for x in (slow_note, parsed.error) if x) or None
         with self.store.transaction():
             # entries whose article was already known (another feed, or a copy): remember them
             memory: list[tuple[str, int | None]] = []
@@ -308,7 +503,7 @@ class Poller:
             self.store.record_entries(feed["id"], memory, iso(now))
             self.store.update_feed(
                 feed["id"], title=title, site_url=parsed.site_url or feed.get("site_url"),
-                ttl_seconds=parsed.ttl_seconds, error=parsed.error, backfilled=1,
+                ttl_seconds=parsed.ttl_seconds, error=error, backfilled=1,
                 next_check=next_check, **common,
             )
         report.new_article_ids.extend(ingested.new_ids)
@@ -316,9 +511,9 @@ class Poller:
             report.errors.append(f"feed {feed['id']} ({title or feed['url']}): {parsed.error}"
                                  " (its entries were still read)")
         report.results.append(FeedPollResult(
-            feed_id=feed["id"], url=feed["url"], title=title, status="ok",
+            feed_id=feed["id"], url=feed["url"], title=title, status="slow" if slow else "ok",
             new_articles=len(ingested.new_ids), entries=len(parsed.entries), found=parsed.found,
-            backfill=backfill, error=parsed.error, next_check=next_check,
+            backfill=backfill, error=error, next_check=next_check,
         ))
         if ingested.new_ids:
             self._hand_over(list(ingested.new_ids), backfill, report)
@@ -350,10 +545,11 @@ class Poller:
 
     def _apply_failure(self, outcome: FeedOutcome, now: datetime, report: PollReport) -> None:
         feed = outcome.feed
-        failures = int(feed.get("error_count") or 0) + 1
+        counted = int(feed.get("error_count") or 0)
+        failures = counted + 1
         message = outcome.error or "unknown error"
         label = feed_label(feed)
-        if failures >= self.max_failures:
+        if not report.manual and failures >= self.max_failures:
             self.store.update_feed(
                 feed["id"], status="disabled", error=message, error_count=failures,
                 last_polled=iso(now), next_check=None, disabled_at=iso(now),
@@ -371,10 +567,13 @@ class Poller:
                     report.notices.append(Notice(feed["id"], channel, text, notice_id))
             status, next_check = "disabled", None
         else:
+            # a manual poll's failure sets the same backoff window (so `poll` cannot hammer
+            # the feed) but does not count toward switching it off: only scheduled rounds do
             next_check = iso(now + self._jittered(self.backoff(failures, outcome.retry_after)))
             self.store.update_feed(
-                feed["id"], status="failing", error=message, error_count=failures,
-                last_polled=iso(now), next_check=next_check,
+                feed["id"], status="failing", error=message,
+                error_count=counted if report.manual else failures,
+                last_polled=iso(now), next_check=next_check, hold_until=next_check,
             )
             status = "failing"
         report.errors.append(f"feed {feed['id']} ({label}): {message}")
@@ -382,6 +581,20 @@ class Poller:
             feed_id=feed["id"], url=feed["url"], title=feed.get("title"), status=status,
             error=message, next_check=next_check,
         ))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _hold_reason(feed: dict[str, Any]) -> str:
+    """Why a feed is held (not fetched by a manual poll), in plain words."""
+    status = feed.get("status")
+    if status == "failing":
+        return f"backing off after a failed check ({feed.get('error') or 'error'})"
+    if status == "slow":
+        return "slow to answer, so checked less often"
+    return "the server asked for a pause (Retry-After)"
 
 
 def _keys(entry: ParsedEntry) -> list[str]:

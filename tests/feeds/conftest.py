@@ -41,9 +41,13 @@ class Seen:
 
 
 class FeedServer:
-    """Serves ``routes`` (path → Route) and records every request it gets."""
+    """Serves ``routes`` (path → Route) and records every request it gets.
 
-    def __init__(self) -> None:
+    ``host`` is a loopback address; 127.0.0.2 gives a second "host" for per-host limits.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
         server = self
@@ -99,7 +103,7 @@ class FeedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
@@ -107,7 +111,7 @@ class FeedServer:
         )
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def hits(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
@@ -124,6 +128,14 @@ class FeedServer:
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     srv = FeedServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def other_server() -> Iterator[FeedServer]:
+    """A second feed server on another loopback address: another host for the poller."""
+    srv = FeedServer("127.0.0.2").start()
     yield srv
     srv.stop()
 

@@ -209,3 +209,145 @@ def test_re_adding_a_disabled_feed_switches_it_back_on(app: Wirewatch, server: F
     assert app.store.pending_feed_notices() == []
     assert ask(app, "poll")["errors"] == []
     assert app.store.get_feed(1)["status"] == "ok"  # type: ignore[index]
+
+
+# -- issue 17: `poll` respects holds and is rate-limited; add/import do not wait or trust ------
+
+
+def test_poll_is_rate_limited_per_channel_across_restarts(
+    settings: Settings, clock: FakeClock, server: FeedServer
+) -> None:
+    from bot.render import render
+
+    server.routes["/rss"] = Route(body=rss([story(1)]))
+    application = build(settings, fetcher=Fetcher(settings), clock=clock, seed=False)
+    try:
+        ask(application, f"feed add {server.url('/rss')}", channel="C1")
+        hits = len(server.hits("/rss"))
+        assert ask(application, "poll", channel="C1")["feeds"] == 1
+        clock.advance(20)
+        second = application.service.handle("poll", Context(channel="C1"))
+        out = second.to_dict()
+        assert out["kind"] == "poll" and out["feeds"] == 0
+        assert "once a minute per channel" in str(out["message"])
+        assert "once a minute" in render(second)
+        assert ask(application, "poll", channel="C2")["feeds"] == 1  # another channel
+        assert len(server.hits("/rss")) == hits + 2
+    finally:
+        application.close()
+    restarted = build(settings, fetcher=Fetcher(settings), clock=clock, seed=False)
+    try:  # the limit is in the database
+        assert ask(restarted, "poll", channel="C1")["feeds"] == 0
+        clock.advance(41)
+        assert ask(restarted, "poll", channel="C1")["feeds"] == 1
+    finally:
+        restarted.close()
+
+
+def test_poll_lists_what_it_skipped_and_until_when(app: Wirewatch, server: FeedServer) -> None:
+    from bot.render import render
+
+    server.routes["/rss"] = Route(body=rss([story(1)]))
+    ask(app, f"feed add {server.url('/rss')}")
+    server.routes["/rss"] = Route(status=503, headers={"Retry-After": "3600"})
+    first = ask(app, "poll", channel="C1")
+    assert first["feeds"] == 1 and "server said 503" in str(first["errors"])
+    reply = app.service.handle("poll", Context(channel="C2"))
+    out = reply.to_dict()
+    assert out["feeds"] == 0 and [s["feed_id"] for s in out["skipped"]] == [1]  # type: ignore[index, union-attr]
+    until = app.store.get_feed(1)["hold_until"]  # type: ignore[index]
+    assert out["skipped"][0]["until"] == until  # type: ignore[index]
+    text = render(reply)
+    assert "skipped: feed 1" in text and until in text and "server said 503" in text
+
+
+def test_poll_while_a_round_runs_answers_soon(
+    app: Wirewatch, server: FeedServer, clock: FakeClock
+) -> None:
+    import threading
+
+    release, started = threading.Event(), threading.Event()
+
+    def held(h: object) -> None:
+        started.set()
+        release.wait(10)
+        h._send(200, rss([story(1)]), {"Content-Type": "application/rss+xml"})  # type: ignore[attr-defined]
+
+    server.routes["/held"] = Route(handler=held)
+    app.store.add_feed(server.url("/held"), now=clock().isoformat())
+    app.poller.manual_wait = 0.2  # (15 s in the app) how long `poll` waits for a round
+    round_thread = threading.Thread(target=app.poller.poll_due)
+    round_thread.start()
+    try:
+        assert started.wait(5)
+        out = ask(app, "poll", channel="C1")
+        assert round_thread.is_alive()  # answered while the round still runs
+        assert out["feeds"] == 0 and "poll round is running" in str(out["message"])
+    finally:
+        release.set()
+        round_thread.join(15)
+    assert ask(app, "poll", channel="C1")["feeds"] == 1  # the busy answer used no allowance
+
+
+def test_feed_add_does_not_wait_for_a_round(
+    app: Wirewatch, server: FeedServer, clock: FakeClock
+) -> None:
+    import threading
+
+    release, started = threading.Event(), threading.Event()
+
+    def held(h: object) -> None:
+        started.set()
+        release.wait(10)
+        h._send(200, rss([story(1)]), {"Content-Type": "application/rss+xml"})  # type: ignore[attr-defined]
+
+    for n in range(3):
+        server.routes[f"/held{n}"] = Route(handler=held)
+        app.store.add_feed(server.url(f"/held{n}"), now=clock().isoformat())
+    server.routes["/new"] = Route(body=rss([story(5), story(6)], title="New Wire"))
+    round_thread = threading.Thread(target=app.poller.poll_due)
+    round_thread.start()
+    try:
+        assert started.wait(5)
+        out = ask(app, f"feed add {server.url('/new')}", channel="C1")
+        assert round_thread.is_alive()  # `feed add` answered while the round still runs
+        assert out["kind"] == "feed" and out["new_articles"] == 2
+        opml = (f'<opml version="2.0"><body><outline xmlUrl="{server.url("/other")}"/>'
+                "</body></opml>")
+        server.routes["/subs.opml"] = Route(body=opml.encode(), content_type="text/x-opml")
+        imported = ask(app, f"feed import {server.url('/subs.opml')}", channel="C1")
+        assert round_thread.is_alive() and len(imported["added"]) == 1  # type: ignore[arg-type]
+    finally:
+        release.set()
+        round_thread.join(15)
+    assert not round_thread.is_alive()
+    assert app.store.count_articles() == 3
+
+
+def test_feed_import_applies_the_checks_of_feed_add(
+    settings: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    from bot.render import render
+
+    strict = replace(settings, allow_private_feeds=False)
+    application = build(strict, clock=clock, seed=False)
+    private = ["http://127.0.0.1:9/feed", "http://10.0.0.1/feed", "http://[::1]/rss",
+               "http://169.254.169.254/latest/meta-data/", "http://0x7f000001/",
+               "http://localhost/rss"]
+    public = "http://93.184.215.14/feed"  # a public address literal: no lookup needed
+    outlines = "".join(f'<outline xmlUrl="{u}"/>' for u in [*private, public, "ftp://x/"])
+    path = tmp_path / "subs.opml"
+    path.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    try:
+        reply = application.service.handle(f"feed import {path}", Context())
+        out = reply.to_dict()
+        assert [f["url"] for f in out["added"]] == [public]  # type: ignore[index, union-attr]
+        assert out["skipped"] == [*private, "ftp://x/"]
+        why = {r["url"]: r["why"] for r in out["refused"]}  # type: ignore[index, union-attr]
+        assert all("private, local or reserved" in why[u] for u in private)
+        assert "only http and https" in why["ftp://x/"]
+        assert [f["url"] for f in application.store.list_feeds()] == [public]
+        text = render(reply)
+        assert "Skipped 7 (nothing stored for them)" in text and "10.0.0.1" in text
+    finally:
+        application.close()

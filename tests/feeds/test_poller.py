@@ -355,3 +355,159 @@ def test_poll_once_returns_the_alerts(
     server.routes["/f"] = Route(body=rss([story(1), story(2)]))
     alerts = poller.poll_once()
     assert len(alerts) == 1 and alerts[0]["article_id"] == fstore.count_articles()
+
+
+# -- issue 17: slow or hostile feeds cannot starve polling -----------------------------------
+
+
+def _held_handler(
+    body: bytes, release: Any, state: dict[str, int], lock: Any
+) -> Any:
+    """A feed that answers validly only once ``release`` is set (at most 10 s)."""
+
+    def handler(h: Any) -> None:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        release.wait(10)
+        with lock:
+            state["now"] -= 1
+        h._send(200, body, {"Content-Type": "application/rss+xml"})
+
+    return handler
+
+
+def test_free_workers_take_feeds_of_free_hosts(
+    server: FeedServer, other_server: FeedServer, fstore: Store, settings: Settings,
+    clock: FakeClock,
+) -> None:
+    """Eight held feeds on one host use its two slots; the other host's feed is fetched
+    while they are still held (the old worker-side semaphore kept it behind all eight)."""
+    import threading
+
+    release, healthy_seen, lock = threading.Event(), threading.Event(), threading.Lock()
+    state = {"now": 0, "max": 0}
+    handler = _held_handler(rss([story(1)]), release, state, lock)
+    for n in range(8):
+        server.routes[f"/slow{n}"] = Route(handler=handler)
+        add(fstore, server.url(f"/slow{n}"), clock)
+
+    def healthy(h: Any) -> None:
+        healthy_seen.set()
+        h._send(200, rss([story(2)], title="Healthy"), {"Content-Type": "application/rss+xml"})
+
+    other_server.routes["/ok"] = Route(handler=healthy)
+    good = add(fstore, other_server.url("/ok"), clock)
+    fetcher = Fetcher(settings, read_timeout=15)
+    poller = make_poller(fstore, settings, clock, fetcher=fetcher, max_workers=4, per_host=2)
+    reports: list[Any] = []
+    round_thread = threading.Thread(target=lambda: reports.append(poller.poll_due()))
+    round_thread.start()
+    try:
+        assert healthy_seen.wait(5), "the healthy feed waited behind the slow host"
+    finally:
+        release.set()
+        round_thread.join(30)
+    assert state["max"] == 2  # never more than per_host in flight on the slow host
+    assert reports[0].feeds == 9 and not reports[0].errors
+    assert fstore.get_feed(good)["status"] == "ok"  # type: ignore[index]
+
+
+def test_slow_success_backs_off_keeps_entries_and_never_disables(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/slow"] = Route(body=rss([story(1)]), delay=0.6)
+    fetcher = Fetcher(settings, read_timeout=5)
+    poller = make_poller(fstore, settings, clock, fetcher=fetcher, slow_seconds=0.3,
+                         max_failures=2)
+    feed_id = add(fstore, server.url("/slow"), clock)
+    gaps = []
+    for n in range(1, 4):
+        report = poller.poll_due()
+        row = fstore.get_feed(feed_id)
+        assert row and row["status"] == "slow" and row["slow_count"] == n
+        assert row["error_count"] == 0 and "slow: took" in (row["error"] or "")
+        assert any("slow: took" in e for e in report.errors)
+        assert row["hold_until"] == row["next_check"]  # a manual poll waits too
+        gaps.append((dt(row["next_check"]) - clock()).total_seconds())
+        clock.now = dt(row["next_check"])
+    assert fstore.count_articles() == 1  # its entries were read
+    assert 900 <= gaps[0] <= 990 and 1800 <= gaps[1] <= 1980 and 3600 <= gaps[2] <= 3960
+    # quick again: back to the normal interval, nothing held
+    server.routes["/slow"] = Route(body=rss([story(1), story(2)]))
+    assert poller.poll_due().new_articles == 1
+    row = fstore.get_feed(feed_id)
+    assert row and row["status"] == "ok" and row["slow_count"] == 0 and row["error"] is None
+    assert row["hold_until"] is None
+
+
+def test_round_budget_leaves_the_rest_due(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/first"] = Route(body=rss([story(1)]), delay=0.6)
+    server.routes["/b"] = Route(body=rss([story(2)]))
+    server.routes["/c"] = Route(body=rss([story(3)]))
+    fetcher = Fetcher(settings, read_timeout=5)
+    poller = make_poller(fstore, settings, clock, fetcher=fetcher, max_workers=1, per_host=1,
+                         round_budget=0.3)
+    ids = [add(fstore, server.url(p), clock) for p in ("/first", "/b", "/c")]
+    before = {i: fstore.get_feed(i)["next_check"] for i in ids}  # type: ignore[index]
+    report = poller.poll_due()
+    assert report.feeds == 1 and report.deferred == 2
+    assert [r.feed_id for r in report.results] == [ids[0]]
+    for i in ids[1:]:  # not reached: untouched, still due
+        row = fstore.get_feed(i)
+        assert row and row["next_check"] == before[i] and row["last_polled"] is None
+    assert {f["id"] for f in fstore.due_feeds(iso(clock()))} == set(ids[1:])
+    assert server.hits("/b") == [] and server.hits("/c") == []
+    poller.round_budget = 60
+    again = poller.poll_due()
+    assert again.feeds == 2 and again.deferred == 0 and again.new_articles == 2
+
+
+def test_manual_poll_respects_holds_and_never_disables(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/busy"] = Route(status=503, body=b"", headers={"Retry-After": "3600"})
+    server.routes["/down"] = Route(status=500, body=b"")
+    poller = make_poller(fstore, settings, clock, max_failures=2)
+    busy = add(fstore, server.url("/busy"), clock)
+    down = add(fstore, server.url("/down"), clock)
+    fstore.update_feed(down, error_count=1)  # one more scheduled failure would switch it off
+    first = poller.poll_manual()
+    assert first.feeds == 2 and len(first.errors) == 2
+    for feed_id in (busy, down):
+        row = fstore.get_feed(feed_id)
+        assert row and row["status"] == "failing"  # not disabled: a manual poll
+    assert fstore.get_feed(down)["error_count"] == 1  # type: ignore[index]
+    busy_row = fstore.get_feed(busy)
+    assert busy_row and (dt(busy_row["hold_until"]) - clock()).total_seconds() >= 3600
+    for _ in range(5):
+        clock.advance(60)
+        report = poller.poll_manual()
+        assert report.feeds == 0
+        assert {s.feed_id for s in report.skipped} == {busy, down}
+        held = next(s for s in report.skipped if s.feed_id == busy)
+        assert held.until == busy_row["hold_until"] and "backing off" in held.why
+    assert len(server.hits("/busy")) == 1 and len(server.hits("/down")) == 1
+    assert fstore.get_feed(busy)["status"] == "failing"  # type: ignore[index]
+    # scheduled rounds still count: the next due failure switches /down off
+    clock.now = dt(fstore.get_feed(down)["next_check"])  # type: ignore[index]
+    poller.poll_due()
+    assert fstore.get_feed(down)["status"] == "disabled"  # type: ignore[index]
+
+
+def test_a_success_with_retry_after_holds_manual_polls(
+    server: FeedServer, fstore: Store, settings: Settings, clock: FakeClock
+) -> None:
+    server.routes["/f"] = Route(body=rss([story(1)]), headers={"Retry-After": "600"})
+    poller = make_poller(fstore, settings, clock)
+    feed_id = add(fstore, server.url("/f"), clock)
+    poller.poll_manual()
+    clock.advance(30)
+    report = poller.poll_manual()
+    assert report.feeds == 0 and len(server.hits("/f")) == 1
+    assert report.skipped[0].feed_id == feed_id and "Retry-After" in report.skipped[0].why
+    clock.advance(600)
+    assert poller.poll_manual().feeds == 1  # the pause is over (not yet due: fetched anyway)
+    assert len(server.hits("/f")) == 2
