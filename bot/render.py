@@ -263,15 +263,24 @@ def render_feeds(reply: FeedsReply, ansi: bool) -> str:
 
 
 def render_feed_import(reply: FeedImportReply, ansi: bool) -> str:
+    """`feed import`: each skipped entry on its own line, with why."""
     lines = [f"Imported {len(reply.added)} feed(s); {reply.already} already followed."
              " New feeds are checked on the next poll."]
     lines += [f"  [{f.id}] {_safe(f.url)}" for f in reply.added]
     if reply.skipped:
-        lines.append("Skipped: " + ", ".join(_safe(s) for s in reply.skipped[:20]))
+        why = {r["url"]: r["why"] for r in reply.refused}
+        lines.append(f"Skipped {len(reply.skipped)} (nothing stored for them):")
+        lines += [f"  - {_safe(s)} ({_safe(why[s])})" if s in why else f"  - {_safe(s)}"
+                  for s in reply.skipped[:50]]
+        if len(reply.skipped) > 50:
+            lines.append(f"  … {len(reply.skipped) - 50} more")
     return "\n".join(lines)
 
 
 def render_poll(reply: PollReply, ansi: bool) -> str:
+    """`poll`: what was checked, then what was skipped and why."""
+    if reply.message and not reply.feeds:
+        return _safe(reply.message)
     lines = [
         f"Checked {reply.feeds} feed(s): {reply.new_articles} new article(s), "
         f"{reply.not_modified} unchanged, {len(reply.alerts)} alert(s)."
@@ -286,6 +295,14 @@ def render_poll(reply: PollReply, ansi: bool) -> str:
     for notice in reply.notices:
         lines.append(f"  notice for {_safe(str(notice.get('channel')))}: "
                      f"{_safe(str(notice.get('text')))}")
+    for skip in reply.skipped:
+        lines.append(_safe(f"  skipped: feed {skip.get('feed_id')} ({skip.get('label')}) — "
+                           f"{skip.get('why')}; held until {skip.get('until')}"))
+    if reply.deferred:
+        lines.append(f"  {reply.deferred} due feed(s) not reached in this round's time budget; "
+                     "they are first in line for the next round.")
+    if reply.message:
+        lines.append(_safe(reply.message))
     return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import render as console
 from bot.errors import BadCommand, Forbidden, NotFound
 from bot.feeds.fetch import Fetcher, FetchError, check_url
 from bot.feeds.parse import NotAFeed, ParsedFeed, parse_feed
@@ -307,45 +306,6 @@ def parse_opml(data: bytes) -> list[str]:
         raise BadCommand("That OPML file lists no feeds (no outline with an xmlUrl).")
     return urls
 
-
-def _clean(text: str) -> str:
-    """Untrusted text for the console, cleaned the way every console reply is."""
-    return console.render(TextReply(text=text))
-
-
-def render_poll(reply: PollReply, ansi: bool) -> str:
-    """The console text of `poll`: what was checked, then what was skipped and why."""
-    if reply.message and not reply.feeds:
-        return _clean(reply.message)
-    lines = [console.render_poll(reply, ansi)]
-    for s in reply.skipped:
-        lines.append(_clean(f"  skipped: feed {s.get('feed_id')} ({s.get('label')}) — "
-                            f"{s.get('why')}; held until {s.get('until')}"))
-    if reply.deferred:
-        lines.append(f"  {reply.deferred} due feed(s) not reached in this round's time budget; "
-                     "they are first in line for the next round.")
-    if reply.message:
-        lines.append(_clean(reply.message))
-    return "\n".join(lines)
-
-
-def render_feed_import(reply: FeedImportReply, ansi: bool) -> str:
-    """The console text of `feed import`: each skipped entry on its own line, with why."""
-    lines = [f"Imported {len(reply.added)} feed(s); {reply.already} already followed."
-             " New feeds are checked on the next poll."]
-    lines += [_clean(f"  [{f.id}] {f.url}") for f in reply.added]
-    if reply.skipped:
-        why = {r["url"]: r["why"] for r in reply.refused}
-        lines.append(f"Skipped {len(reply.skipped)} (nothing stored for them):")
-        lines += [_clean(f"  - {s} ({why[s]})" if s in why else f"  - {s}")
-                  for s in reply.skipped[:50]]
-        if len(reply.skipped) > 50:
-            lines.append(f"  … {len(reply.skipped) - 50} more")
-    return "\n".join(lines)
-
-
-console.register(PollReply, render_poll)
-console.register(FeedImportReply, render_feed_import)
 
 __all__ = [
     "FeedCommands", "Fetcher", "check_feed_url", "feed_view", "parse_opml", "poll_reply",

@@ -2,24 +2,41 @@
 channel or acted on a terminal, replayed against the real thing (signed requests to the real
 Bolt app in HTTP mode, real loopback feed servers, the real console script).
 
-Each test names the attack it replays.  A section per part of the issue."""
+Each test names the attack it replays.  A section per part of the issue.
 
+Sections: replays, the listen address and terminal escapes (parts 2, 6, 8); poison
+watches (part 1); other people's channels (part 3); slow and hostile feeds (parts 4, 5, 7).
+"""
 from __future__ import annotations
 
+import inspect
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bot.feeds.fetch import Fetcher
+from bot.feeds.poller import Poller
+from bot.feeds.poller import iso as _feeds_iso
+from bot.service import Context
+from bot.settings import Settings
+from bot.wiring import Wirewatch, build
 from tests.feeds.conftest import FeedServer, Route
-from tests.hardening_abuse.conftest import snapshot
+from tests.hardening_abuse.conftest import ADMIN, HostileServer, snapshot
 from tests.slack.conftest import SECRET, sign
+from watchlists.decide import iso
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -283,3 +300,665 @@ def test_the_sanitiser_keeps_text_and_the_renderers_own_bold() -> None:
     kept = "Zürich — “quoted” 東京 مرحبا\u200f"  # letters, punctuation, an RLM mark
     assert strip_controls(kept) == kept
     assert terminal_safe(f"{BOLD}x{RESET}\x1b]0;t\x07") == f"{BOLD}x{RESET}]0;t"
+
+
+# == part 1: one watch must not stop alerts for everyone ==========
+# Issue 17 part 1, red team: one watch must not stop alerts for everyone.
+#
+# The attack: ``watch`` + 242 × ``(`` + ``deportation`` + 242 × ``)`` fits the 500-character
+# limit, was stored, and then made the matcher raise RecursionError on every new article
+# ("alerting failed (RecursionError); it will be retried") for every watch of every channel,
+# retry after retry; made in a DM, not even an admin could remove it.
+#
+# Replayed here over the real poller (a feed on 127.0.0.1), the real store and the fake Slack
+# Web API: the bomb is refused with the limit named; one stored before the fix is set aside as
+# broken, its channel told once, and every other watch keeps alerting; an admin removes it.
+
+_watches_BOMB = "(" * 242 + "deportation" + ")" * 242
+_watches_EVIL_DM = Context(channel="D0EVIL", user="UEVIL", front_end="slack")
+_watches_DESK = Context(channel="C0DESK", user="U1", front_end="slack")
+_watches_NEWS = Context(channel="C0NEWS", user="U2", front_end="slack")
+_watches_ADMIN = Context(channel="C0DESK", user=ADMIN, front_end="slack")
+_watches_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _watches_rss(items: list[tuple[str, str]]) -> bytes:
+    parts = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+             "<title>Wire</title><link>http://example.com/</link>"]
+    for n, (title, text) in enumerate(items):
+        parts.append(f"<item><guid>wire-{n}</guid><title>{title}</title>"
+                     f"<link>http://example.com/{n}</link><description>{text}</description>"
+                     "</item>")
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+_watches_OLD = ("Port strike ends", "Dockworkers return after a week of talks.")
+_watches_NEW = (
+    "Deportation flights to Venezuela resume",
+    "A charter carrying deported Venezuelans landed in Caracas on Monday, the first of "
+    "several repatriation flights agreed this month.",
+)
+
+
+class _watches_Clock:
+    def __init__(self) -> None:
+        self.now = _watches_START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def _watches_app(tmp_path: Path) -> Iterator[tuple[Wirewatch, Poller, _watches_Clock]]:
+    """The wired app (admins set) and a real poller on it (no NLP: plain text matching)."""
+    clock = _watches_Clock()
+    settings = Settings(db_path=tmp_path / "rt.db", admins=frozenset({ADMIN}),
+                        allow_private_feeds=True)
+    app = build(settings, clock=clock, seed=False, backfill=False)
+    fetcher = Fetcher(allow_private=True, connect_timeout=2, read_timeout=2, total_timeout=5)
+    poller = Poller(app.store, settings, fetcher, analyzer=None, clock=clock)
+    poller.on_new_articles = app.alerts.on_new_articles
+    try:
+        yield app, poller, clock
+    finally:
+        app.close()
+
+
+def _watches_poll(poller: Poller, clock: _watches_Clock) -> Any:
+    clock.now += timedelta(hours=1)
+    return poller.poll_all(clock.now)
+
+
+def test_depth_bomb_other_watches_still_alert(
+    _watches_app: tuple[Wirewatch, Poller, _watches_Clock], hostile: HostileServer
+) -> None:
+    app, poller, clock = _watches_app
+    store, service = app.store, app.service
+    # 1. the attack, as typed: refused before anything is stored, with the limit named
+    before = snapshot(store)
+    reply = service.handle(f"watch {_watches_BOMB}", _watches_EVIL_DM).to_dict()
+    assert reply["kind"] == "error" and "limit is 20 levels" in reply["message"]
+    assert "^" in (reply.get("hint") or "")
+    assert snapshot(store) == before
+    # 2. the same watch stored before the fix (in a DM), beside the victims' watches
+    poison = store.add_watch(channel="D0EVIL", query=_watches_BOMB, understood="",
+                             mode="central", created_by="UEVIL", created_at=iso(clock()))
+    desk = service.handle("watch deportation flights to Venezuela", _watches_DESK).to_dict()
+    news = service.handle("watch Venezuela", _watches_NEWS).to_dict()
+    victims = {desk["watch"]["id"], news["watch"]["id"]}
+    hostile.routes["/wire"] = hostile.body(_watches_rss([_watches_OLD]))
+    store.add_feed(hostile.base + "/wire", now=iso(clock()), channel="C0DESK")
+    first = _watches_poll(poller, clock)  # the back catalogue: never alerts
+    assert first.new_articles == 1 and first.alerts == [] and first.errors == []
+    # 3. a new article: every other watch alerts; nothing is left to retry
+    hostile.routes["/wire"] = hostile.body(_watches_rss([_watches_OLD, _watches_NEW]))
+    report = _watches_poll(poller, clock)
+    assert report.new_articles == 1
+    assert not any("alerting failed" in e for e in report.errors), report.errors
+    assert {a["watch_id"] for a in report.alerts} == victims
+    assert store.pending_alert_articles() == {}
+    broken = store.get_watch(poison)
+    assert broken is not None and broken.broken and "nests too deep" in broken.broken
+    # 4. it stays set aside (and quiet) on the next polls and after a restart
+    hostile.routes["/wire"] = hostile.body(_watches_rss(
+        [_watches_OLD, _watches_NEW, ("Venezuela deportation flights go on", "More flights.")]))
+    again = _watches_poll(poller, clock)
+    assert again.errors == [] and {a["watch_id"] for a in again.alerts} == victims
+    notices = store.pending_watch_notices()
+    assert [(n["watch_id"], n["channel"]) for n in notices] == [(poison, "D0EVIL")]
+    # 5. shown as broken where its channel looks
+    listing = service.handle("watches", _watches_EVIL_DM).to_dict()
+    assert "nests too deep" in listing["watches"][0]["broken"]
+    assert all(w["broken"] is None
+               for w in service.handle("watches", _watches_DESK).to_dict()["watches"])
+    # 6. an admin removes it from another channel
+    gone = service.handle(f"unwatch {poison}", _watches_ADMIN).to_dict()
+    assert gone["kind"] == "text" and "Stopped watching" in gone["text"]
+    assert not store.get_watch(poison).active  # type: ignore[union-attr]
+
+
+def test_broken_watch_notice_reaches_its_slack_channel_once_escaped(tmp_path: Path) -> None:
+    from bot.alerts import AlertPipeline
+    from bot.ingest import ArticleDraft, ingest_drafts
+    from bot.slack_app import deliver_feed_notices, make_client
+    from bot.store import Store
+    from tests.slack.fake_slack import FakeSlack
+
+    fake = FakeSlack(lifetime=60).start()
+    store = Store(tmp_path / "n.db")
+    try:
+        query = "<!channel> " + _watches_BOMB[:200]  # an untrusted query, echoed back
+        poison = store.add_watch(channel="D0EVIL", query=query, understood="", mode="central",
+                                 created_by="UEVIL", created_at=iso(_watches_START))
+        pipeline = AlertPipeline(store, clock=lambda: _watches_START)
+        ids = ingest_drafts(store, [ArticleDraft(title=_watches_NEW[0], text=_watches_NEW[1])])
+        pipeline.on_new_articles(ids.new_ids, backfill=False)
+        client = make_client(Settings(db_path=tmp_path / "n.db", slack_bot_token="xoxb-rt",
+                                      slack_api_url=fake.api_url))
+        assert deliver_feed_notices(store, client) == 1
+        assert deliver_feed_notices(store, client) == 0
+        posts = fake.of("chat.postMessage")
+        assert len(posts) == 1 and posts[0].body["channel"] == "D0EVIL"
+        text = posts[0].body["text"]
+        assert f"unwatch {poison}" in text and "broken" in text
+        assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+        assert store.pending_watch_notices() == []
+    finally:
+        store.close()
+        fake.stop()
+
+
+def test_red_team_watches_without_listed_admins_nobody_unwatches_from_elsewhere(
+        tmp_path: Path) -> None:
+    """With ``WIREWATCH_ADMINS`` empty everyone counts as an admin inside a channel; the
+    "an admin may unwatch from anywhere" rule must not let everyone remove every channel's
+    watches from their own DM."""
+    from bot.replies import ErrorReply
+
+    app = build(Settings(db_path=tmp_path / "noadmins.db"), seed=False, backfill=False)
+    try:
+        made = app.service.handle("watch deportation flights", _watches_DESK)
+        wid = made.to_dict()["watch"]["id"]
+        for ctx in (_watches_EVIL_DM, _watches_NEWS):
+            reply = app.service.handle(f"unwatch {wid}", ctx)
+            assert isinstance(reply, ErrorReply), reply
+        assert [w.id for w in app.store.channel_watches("C0DESK")] == [wid]
+    finally:
+        app.close()
+
+
+def _watches_with_little_stack(work: Callable[[], None], headroom: int) -> None:
+    """Run ``work`` with only ``headroom`` frames left before the recursion limit (as deep
+    in a poller thread as the original report)."""
+    def down(n: int) -> None:
+        if n > 0:
+            down(n - 1)
+        else:
+            work()
+
+    down(sys.getrecursionlimit() - len(inspect.stack(0)) - headroom)
+
+
+def test_every_path_over_the_deepest_accepted_query_is_shallow() -> None:
+    from watchlists.document import ArticleDoc, analyze
+    from watchlists.matcher import Matcher, naive_match
+    from watchlists.query import MAX_DEPTH, QueryError, parse
+    from watchlists.relevance import reasons, score
+
+    deepest = [
+        "(" * MAX_DEPTH + "deportation" + ")" * MAX_DEPTH,
+        "(oil OR Venezuela NOT (" * (MAX_DEPTH // 3) + "flights deportation"
+        + "))" * (MAX_DEPTH // 3),
+        "(oil OR (Venezuela (" * (MAX_DEPTH // 3) + "flights deportation"
+        + ")))" * (MAX_DEPTH // 3),
+        "deportation " + "NOT " * (MAX_DEPTH - 1) + "x",
+        "deportation " + "-(" * (MAX_DEPTH // 2) + "x" + ")" * (MAX_DEPTH // 2),
+    ]
+    adoc = analyze(ArticleDoc(id=1, title="Deportation flights to Venezuela",
+                              text="Venezuela deported oil flights. " * 5))
+    done: list[str] = []
+
+    def work() -> None:
+        for text in deepest:
+            query = parse(text)
+            assert query.explain()
+            Matcher([(1, query)]).match(adoc)
+            naive_match([(1, query)], adoc)
+            reasons(query, adoc)
+            score(query, adoc)
+            done.append(text)
+        for bomb in (_watches_BOMB, "NOT " * 120 + "x", "-(" * 120 + "x" + ")" * 120):
+            with pytest.raises(QueryError, match="nests too deep"):
+                parse(bomb)  # refused the same way however deep the caller is
+
+    _watches_with_little_stack(work, headroom=150)
+    assert done == deepest
+
+
+# == part 3: other people's channels ==========
+# Red team, issue 17 part 3 — other people's channels.  Replays the hostile member's
+# findings against the real Bolt app (HTTP mode, requests signed as Slack signs them) and the
+# fake Slack Web API, with WIREWATCH_ADMINS empty (everyone manages watches: the weakest
+# setting, where channel membership is the only fence).
+#
+# - `watch … in <#private>` by a non-member: refused, nothing stored (no filling its limit).
+# - a non-member's App Home shows no watch of that channel, whether or not Slack lists the
+#   user's channels.
+# - forged, signed `block_actions` naming that channel's watch (Home or message): refused,
+#   nothing changes.
+# - a watch where wirewatch is not a member: one refused post, then paused (not retried, not
+#   counted as alerts), shown with the reason and how to invite wirewatch.
+# - the Unwatch button asks to confirm.
+
+_channels_OWNER = "UOWNER"
+_channels_EVIL = "UEVIL"
+_channels_PRIVATE = "CPRIV"
+_channels_PUBLIC = "C111"
+
+
+@dataclass
+class _channels_World:
+    app: Any
+    server: Any
+    sender: Any
+    fake: Any
+
+    def hook(self, name: str) -> str:
+        return f"{self.fake.url}/hooks/commands/T111/{name}"
+
+    def answer(self, name: str) -> dict[str, Any]:
+        [call] = self.fake.wait_calls(f"/hooks/commands/T111/{name}", timeout=10)
+        return dict(call.body)
+
+
+@pytest.fixture
+def _channels_world(tmp_path: Path) -> Iterator[_channels_World]:
+    from bot.ingest import ensure_corpus
+    from bot.settings import Settings
+    from bot.wiring import build
+    from tests.slack.conftest import SECRET, SlackSender, start_app
+    from tests.slack.fake_slack import FakeSlack
+
+    fake = FakeSlack(lifetime=90).start()
+    fake.private_channels = {_channels_PRIVATE}
+    fake.bot_channels = {_channels_PRIVATE, _channels_PUBLIC}
+    fake.channels_for_user = {_channels_OWNER: [_channels_PRIVATE, _channels_PUBLIC],
+                              _channels_EVIL: [_channels_PUBLIC]}
+    settings = Settings(db_path=tmp_path / "rt.db", slack_bot_token="xoxb-red-team",
+                        slack_signing_secret=SECRET, slack_api_url=fake.api_url)
+    app = build(settings, seed=False, backfill=False)
+    ensure_corpus(app.store, None)
+    _, server = start_app(settings, app.service, app.store, fake)
+    try:
+        yield _channels_World(app, server, SlackSender(server.url), fake)
+    finally:
+        server.stop()
+        fake.stop()
+        app.close()
+
+
+def _channels_private_watch(w: _channels_World) -> int:
+    """The owner's watch in the private channel, made the ordinary way (from the channel)."""
+    w.sender.command("watch secret merger talks", channel=_channels_PRIVATE,
+                     user=_channels_OWNER, response_url=w.hook("own"))
+    assert "Watching here" in w.answer("own")["text"]
+    [watch] = w.app.store.channel_watches(_channels_PRIVATE)
+    return int(watch.id)
+
+
+def _channels_rows(w: _channels_World) -> list[tuple[Any, ...]]:
+    with w.app.store.lock:
+        return [tuple(r) for r in w.app.store.db.execute(
+            "SELECT * FROM watches ORDER BY id").fetchall()] + [tuple(r) for r in
+            w.app.store.db.execute("SELECT * FROM watch_feedback").fetchall()]
+
+
+def _channels_click(action_id: str, value: str, *, channel: str | None,
+                    response_url: str = "") -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "type": "block_actions", "user": {"id": _channels_EVIL, "team_id": "T111"},
+        "api_app_id": "A111", "token": "verification_token", "team": {"id": "T111"},
+        "trigger_id": "9.9.9",
+        "actions": [{"action_id": action_id, "block_id": "b", "type": "button",
+                     "value": value, "action_ts": "9.9"}],
+    }
+    if channel is None:
+        payload["container"] = {"type": "view", "view_id": "V1"}
+        payload["view"] = {"id": "V1", "type": "home"}
+    else:
+        payload["container"] = {"type": "message", "message_ts": "9.8", "channel_id": channel}
+        payload["channel"] = {"id": channel}
+        payload["response_url"] = response_url
+    return payload
+
+
+def test_red_team_channels_non_member_cannot_watch_a_private_channel(
+        _channels_world: _channels_World) -> None:
+    w = _channels_world
+    for n in range(3):  # over and over (the 100-watch limit is not the member's to fill)
+        w.sender.command(f"watch deportation flights {n} in <#{_channels_PRIVATE}|secret>",
+                         channel=_channels_PUBLIC, user=_channels_EVIL,
+                         response_url=w.hook(f"evil{n}"))
+        text = w.answer(f"evil{n}")["text"]
+        assert f"Only members of #{_channels_PRIVATE}" in text, text
+    # the same through a mention and a DM
+    w.sender.event({"type": "app_mention", "user": _channels_EVIL, "channel": _channels_PUBLIC,
+                    "text": f"<@UBOT0001> watch oil in <#{_channels_PRIVATE}|secret>",
+                    "ts": "5.1", "event_ts": "5.1"}, event_id="EvRtMention")
+    w.sender.event({"type": "message", "channel_type": "im", "user": _channels_EVIL,
+                    "channel": "DEVIL", "text": f"watch oil in <#{_channels_PRIVATE}|secret>",
+                    "ts": "5.2", "event_ts": "5.2"}, event_id="EvRtDm")
+    posts = w.fake.wait_calls("chat.postMessage", 2, timeout=10)
+    assert all(f"Only members of #{_channels_PRIVATE}" in p.body["text"] for p in posts)
+    assert w.app.store.active_watches() == []
+    # Slack cannot say who is in the channel: refused as well (fail closed)
+    w.fake.channels_for_user = None
+    w.fake.info_error = "missing_scope"
+    w.sender.command(f"watch oil in <#{_channels_PRIVATE}|secret>", channel=_channels_PUBLIC,
+                     user=_channels_EVIL, response_url=w.hook("blind"))
+    assert "can't check" in w.answer("blind")["text"]
+    assert w.app.store.active_watches() == []
+
+
+def test_red_team_channels_non_member_home_shows_no_watch_of_that_channel(
+        _channels_world: _channels_World) -> None:
+    w = _channels_world
+    _channels_private_watch(w)
+    w.sender.event({"type": "app_home_opened", "user": _channels_EVIL, "tab": "home",
+                    "event_ts": "6.1"}, event_id="EvRtHome1")
+    w.fake.channels_for_user = None  # users.conversations refused: channels unknown
+    w.sender.event({"type": "app_home_opened", "user": _channels_EVIL, "tab": "home",
+                    "event_ts": "6.2"}, event_id="EvRtHome2")
+    publishes = w.fake.wait_calls("views.publish", 2, timeout=10)
+    for p in publishes:
+        view = json.dumps(p.body["view"], ensure_ascii=False)
+        assert "secret merger" not in view and _channels_PRIVATE not in view
+        buttons = [e for b in p.body["view"]["blocks"] if b["type"] == "actions"
+                   for e in b["elements"]]
+        assert buttons == []
+
+
+def test_red_team_channels_forged_buttons_change_nothing(
+        _channels_world: _channels_World) -> None:
+    w = _channels_world
+    wid = _channels_private_watch(w)
+    before = _channels_rows(w)
+    for n, action in enumerate(("ww_unwatch", "ww_mute", "ww_not_relevant")):
+        value = f"{wid}:1" if action == "ww_not_relevant" else str(wid)
+        resp = w.sender.action(_channels_click(action, value, channel=None))  # App Home
+        assert resp.status_code == 200
+        w.fake.wait_calls("views.publish", n + 1, timeout=10)
+        resp = w.sender.action(_channels_click(action, value, channel=_channels_PUBLIC,
+                                               response_url=w.hook(f"f{n}")))
+        assert resp.status_code == 200
+        assert "no watch" in w.answer(f"f{n}")["text"]
+    notices = [json.dumps(p.body["view"]) for p in w.fake.of("views.publish")]
+    assert all(f"Only members of #{_channels_PRIVATE}" in v for v in notices)
+    assert _channels_rows(w) == before
+
+
+def test_red_team_channels_not_in_channel_pauses_instead_of_failing_forever(
+        _channels_world: _channels_World) -> None:
+    from slack_sdk import WebClient
+
+    from bot.alerts import AlertPipeline
+    from bot.ingest import ArticleDraft, ingest_drafts
+    from handlers.alerts import SlackSender
+
+    w = _channels_world
+    store = w.app.store
+    # a watch stored before the fix, in a channel wirewatch was never invited to
+    store.add_watch(channel="CNOBOT", query="deportation flights to Venezuela",
+                    understood="", mode="central", created_by=_channels_EVIL,
+                    created_at="2025-01-01T00:00:00+00:00")
+    pipeline = AlertPipeline(store, sleeper=lambda s: None)
+    sender = SlackSender(WebClient(token="xoxb-red-team", base_url=w.fake.api_url))
+    for n, word in enumerate(["harbour", "ministry", "orchestra"]):
+        ids = ingest_drafts(store, [ArticleDraft(
+            title=f"Deportation flights to Venezuela: {word} {n}",
+            text=f"Deportation flights to Venezuela and the {word} ({n}). More deportation "
+                 f"flights to Venezuela are planned near the {word}.",
+            url=f"https://news.example/rt/{n}")]).new_ids
+        pipeline.on_new_articles(ids, backfill=False)
+        pipeline.deliver_pending(sender)
+    refused = [c for c in w.fake.of("chat.postMessage") if c.body.get("channel") == "CNOBOT"]
+    assert len(refused) == 1  # one refusal, then never again
+    w.fake.channels_for_user = {_channels_EVIL: ["CNOBOT"]}
+    w.sender.command("watches", channel="CNOBOT", user=_channels_EVIL,
+                     response_url=w.hook("paused"))
+    blocks = json.dumps(w.answer("paused")["blocks"])
+    assert "paused: wirewatch is not in #CNOBOT; /invite @wirewatch there" in blocks
+    assert "0 alerts" in blocks
+
+
+def test_red_team_channels_unwatch_asks_to_confirm(_channels_world: _channels_World) -> None:
+    w = _channels_world
+    _channels_private_watch(w)
+    w.sender.event({"type": "app_home_opened", "user": _channels_OWNER, "tab": "home",
+                    "event_ts": "7.1"}, event_id="EvRtHome3")
+    [publish] = w.fake.wait_calls("views.publish", timeout=10)
+    unwatch = [e for b in publish.body["view"]["blocks"] if b["type"] == "actions"
+               for e in b["elements"] if e["action_id"] == "ww_unwatch"]
+    assert unwatch and all(e["confirm"]["confirm"]["text"] == "Unwatch" for e in unwatch)
+
+
+# == parts 4, 5 and 7: slow or hostile feeds cannot starve polling ==========
+# Issue 17, parts 4, 5 and 7, replayed: slow or hostile feeds cannot starve polling.
+#
+# 4. Eight feeds that answer validly but trickle their bytes take the two slots of their host;
+#    a healthy feed on another host is fetched within seconds, and a `feed add` during that
+#    round answers within seconds (it waited 60 s and 78 s before).
+# 5. Six manual `poll`s of a feed that says 503 + Retry-After: one request, and the feed stays on.
+# 7. `feed import` of an OPML listing private addresses stores none of them (with
+#    WIREWATCH_ALLOW_PRIVATE_FEEDS off), as `feed add` refuses them.
+#
+# Self-contained: a raw-socket feed server on a loopback address of its choice, stopped by
+# itself after its lifetime.
+
+_feeds_Behaviour = Callable[[socket.socket], None]
+
+
+class _feeds_Server:
+    """``routes[path](conn)`` per request on ``host`` (loopback); counts hits per path."""
+
+    def __init__(self, host: str = "127.0.0.1", lifetime: float = 60.0) -> None:
+        self.host = host
+        self.routes: dict[str, _feeds_Behaviour] = {}
+        self.hits: dict[str, int] = {}
+        self.first_hit: dict[str, float] = {}
+        self._sock = socket.socket()
+        self._sock.bind((host, 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + lifetime
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self._sock.getsockname()[1]}{path}"
+
+    def start(self) -> _feeds_Server:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        conn.settimeout(5)
+        try:
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                data = conn.recv(4096)
+                if not data:
+                    return
+                head += data
+            path = head.split(b" ", 2)[1].decode()
+            self.hits[path] = self.hits.get(path, 0) + 1
+            self.first_hit.setdefault(path, time.monotonic())
+            route = self.routes.get(path)
+            if route is None:
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            else:
+                route(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+
+def _feeds_rss(title: str, n: int) -> bytes:
+    items = "".join(
+        f"<item><title>{title} story {i}</title><link>http://example.org/{title}/{i}</link>"
+        f"<guid>{title}-{i}</guid><description>Deportation flights resumed, day {i}."
+        "</description></item>"
+        for i in range(n)
+    )
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>http://example.org/</link>{items}</channel></rss>").encode()
+
+
+def _feeds_send(body: bytes, status: str = "200 OK", extra: str = "") -> _feeds_Behaviour:
+    def send(conn: socket.socket) -> None:
+        conn.sendall(
+            f"HTTP/1.1 {status}\r\nContent-Type: application/rss+xml\r\n{extra}"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
+        )
+
+    return send
+
+
+def _feeds_trickle(body: bytes, seconds: float) -> _feeds_Behaviour:
+    """A valid answer whose body arrives a few bytes at a time over ``seconds``."""
+
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        steps = 20
+        size = -(-len(body) // steps)
+        for i in range(0, len(body), size):
+            conn.sendall(body[i:i + size])
+            time.sleep(seconds / steps)
+
+    return trickle
+
+
+class _feeds_Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def _feeds_servers() -> Iterator[tuple[_feeds_Server, _feeds_Server]]:
+    slow_host = _feeds_Server("127.0.0.1").start()
+    other_host = _feeds_Server("127.0.0.2").start()
+    yield slow_host, other_host
+    slow_host.stop()
+    other_host.stop()
+
+
+def _feeds_app(tmp_path: Path, clock: _feeds_Clock) -> Any:
+    from bot.wiring import build
+
+    settings = Settings(db_path=tmp_path / "rt.db", allow_private_feeds=True,
+                        admins=frozenset({ADMIN}))
+    return build(settings, fetcher=Fetcher(settings), clock=clock, seed=False, backfill=False)
+
+
+def test_red_team_4_slow_feeds_do_not_starve_the_others(
+    tmp_path: Path, _feeds_servers: tuple[_feeds_Server, _feeds_Server]
+) -> None:
+    slow_host, other_host = _feeds_servers
+    clock = _feeds_Clock()
+    app = _feeds_app(tmp_path, clock)
+    try:
+        for n in range(8):
+            slow_host.routes[f"/slow{n}"] = _feeds_trickle(_feeds_rss(f"slow{n}", 3), 3.0)
+            app.store.add_feed(slow_host.url(f"/slow{n}"), now=_feeds_iso(clock()))
+        other_host.routes["/healthy"] = _feeds_send(_feeds_rss("healthy", 2))
+        healthy_id, _ = app.store.add_feed(other_host.url("/healthy"), now=_feeds_iso(clock()))
+        other_host.routes["/added"] = _feeds_send(_feeds_rss("added", 2))
+        # the poller `serve` runs, with the slowness threshold scaled down for the test
+        poller = Poller(app.store, app.settings, app.fetcher, analyzer=app.analyzer,
+                        clock=clock, slow_seconds=1.0)
+        app.service.feed_commands.poller = poller
+        started = time.monotonic()
+        reports: list[Any] = []
+        round_thread = threading.Thread(target=lambda: reports.append(poller.poll_due()))
+        round_thread.start()
+        try:
+            deadline = started + 10
+            while "/healthy" not in other_host.first_hit and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert other_host.first_hit.get("/healthy", deadline) - started < 2.0
+            t0 = time.monotonic()
+            added = app.service.handle(f"feed add {other_host.url('/added')}",
+                                       Context(channel="C1", user=ADMIN))
+            assert time.monotonic() - t0 < 3.0 and round_thread.is_alive()
+            assert added.to_dict()["new_articles"] == 2
+        finally:
+            round_thread.join(60)
+        report = reports[0]
+        assert report.feeds == 9 and report.deferred == 0
+        assert app.store.get_feed(healthy_id)["status"] == "ok"
+        slow = [f for f in app.store.list_feeds() if "/slow" in f["url"]]
+        # slow but valid: entries read, status "slow" with why, backed off and held
+        assert all(f["status"] == "slow" and "slow: took" in f["error"] for f in slow)
+        assert all(f["articles"] == 3 and f["hold_until"] == f["next_check"] for f in slow)
+        assert all(f["error_count"] == 0 for f in slow)  # slowness never disables
+    finally:
+        app.close()
+
+
+def test_red_team_5_manual_polls_respect_retry_after_and_never_disable(
+    tmp_path: Path, _feeds_servers: tuple[_feeds_Server, _feeds_Server]
+) -> None:
+    server, other_host = _feeds_servers
+    clock = _feeds_Clock()
+    app = _feeds_app(tmp_path, clock)
+    try:
+        server.routes["/wire"] = _feeds_send(_feeds_rss("wire", 2))
+        added = app.service.handle(f"feed add {server.url('/wire')}",
+                                   Context(channel="C1", user=ADMIN)).to_dict()
+        feed_id = added["feed"]["id"]
+        other_host.routes["/fine"] = _feeds_send(_feeds_rss("fine", 1))  # always answers
+        app.service.handle(f"feed add {other_host.url('/fine')}", Context(user=ADMIN))
+        server.routes["/wire"] = _feeds_send(b"busy", "503 Service Unavailable",
+                                             "Retry-After: 3600\r\n")
+        before = server.hits["/wire"]
+        users = [Context(channel=f"C{n}", user=f"U{n}") for n in range(6)]
+        replies = []
+        for ctx in users:  # six users in six channels, a few seconds apart
+            replies.append(app.service.handle("poll", ctx).to_dict())
+            clock.now += timedelta(seconds=5)
+        same = [app.service.handle("poll", users[0]).to_dict() for _ in range(5)]
+        assert server.hits["/wire"] - before == 1  # one request in all
+        row = app.store.get_feed(feed_id)
+        assert row["status"] == "failing" and row["error_count"] == 0  # still on
+        assert replies[0]["feeds"] == 2 and "server said 503" in str(replies[0]["errors"])
+        for reply in replies[1:]:  # the healthy feed is checked; the paused one is skipped
+            assert reply["feeds"] == 1 and reply["skipped"][0]["feed_id"] == feed_id
+            assert reply["skipped"][0]["until"] == row["hold_until"]
+        # the same channel again within the minute: a short answer, nothing fetched
+        assert all(r["feeds"] == 0 and "once a minute per channel" in str(r["message"])
+                   for r in same)
+        assert other_host.hits["/fine"] == 1 + 6
+        clock.now += timedelta(hours=2)  # the pause is over: a scheduled round tries again
+        server.routes["/wire"] = _feeds_send(_feeds_rss("wire", 3))
+        assert app.poller.poll_due().new_articles == 1
+        assert app.store.get_feed(feed_id)["status"] == "ok"
+    finally:
+        app.close()
+
+
+def test_red_team_7_import_skips_private_addresses(ww: Any, tmp_path: Path) -> None:
+    private = ["http://127.0.0.1:8080/feed", "http://10.1.2.3/rss", "http://192.168.0.1/rss",
+               "http://169.254.169.254/latest/meta-data/", "http://[::1]/feed",
+               "http://[::ffff:127.0.0.1]/feed", "http://0x7f000001/", "http://2130706433/",
+               "http://100.64.0.1/", "http://localhost/feed"]
+    path = tmp_path / "evil.opml"
+    outlines = "".join(f'<outline type="rss" xmlUrl="{u}"/>' for u in private)
+    path.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    reply = ww.service.handle(f"feed import {path}", Context(user=ADMIN)).to_dict()
+    assert reply["added"] == [] and reply["skipped"] == private
+    assert all("private, local or reserved" in r["why"] or "could not find" in r["why"]
+               for r in reply["refused"])
+    assert ww.store.list_feeds() == []  # nothing stored: nothing fires when the guard is off
