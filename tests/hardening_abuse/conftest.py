@@ -21,11 +21,13 @@ Behaviour = Callable[[socket.socket], None]
 class HostileServer:
     """Serves ``routes[path](conn)`` per request; stops by itself after ``lifetime`` s."""
 
-    def __init__(self, lifetime: float = 60.0) -> None:
+    def __init__(self, lifetime: float = 60.0, host: str = "127.0.0.1") -> None:
+        self.host = host  # a loopback address (127.0.0.2 is another "host" for the poller)
         self.routes: dict[str, Behaviour] = {}
         self.hits: dict[str, int] = {}
+        self.first_hit: dict[str, float] = {}  # path → time.monotonic() of its first request
         self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock.bind((host, 0))
         self._sock.listen(64)
         self._sock.settimeout(0.2)
         self._stop = threading.Event()
@@ -34,7 +36,10 @@ class HostileServer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        return f"http://{self.host}:{self._sock.getsockname()[1]}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
 
     def start(self) -> HostileServer:
         self._thread.start()
@@ -69,6 +74,7 @@ class HostileServer:
                 head += data
             path = head.split(b" ", 2)[1].decode()
             self.hits[path] = self.hits.get(path, 0) + 1
+            self.first_hit.setdefault(path, time.monotonic())
             route = self.routes.get(path)
             if route is None:
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

@@ -733,71 +733,10 @@ def test_red_team_channels_unwatch_asks_to_confirm(_channels_world: _channels_Wo
 # 7. `feed import` of an OPML listing private addresses stores none of them (with
 #    WIREWATCH_ALLOW_PRIVATE_FEEDS off), as `feed add` refuses them.
 #
-# Self-contained: a raw-socket feed server on a loopback address of its choice, stopped by
-# itself after its lifetime.
+# The feed servers are ``HostileServer``s on two loopback addresses (two hosts to the poller),
+# each stopped by itself after its lifetime.
 
 _feeds_Behaviour = Callable[[socket.socket], None]
-
-
-class _feeds_Server:
-    """``routes[path](conn)`` per request on ``host`` (loopback); counts hits per path."""
-
-    def __init__(self, host: str = "127.0.0.1", lifetime: float = 60.0) -> None:
-        self.host = host
-        self.routes: dict[str, _feeds_Behaviour] = {}
-        self.hits: dict[str, int] = {}
-        self.first_hit: dict[str, float] = {}
-        self._sock = socket.socket()
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + lifetime
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"http://{self.host}:{self._sock.getsockname()[1]}{path}"
-
-    def start(self) -> _feeds_Server:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn: socket.socket) -> None:
-        conn.settimeout(5)
-        try:
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                data = conn.recv(4096)
-                if not data:
-                    return
-                head += data
-            path = head.split(b" ", 2)[1].decode()
-            self.hits[path] = self.hits.get(path, 0) + 1
-            self.first_hit.setdefault(path, time.monotonic())
-            route = self.routes.get(path)
-            if route is None:
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-            else:
-                route(conn)
-        except OSError:
-            pass
-        finally:
-            conn.close()
 
 
 def _feeds_rss(title: str, n: int) -> bytes:
@@ -847,9 +786,9 @@ class _feeds_Clock:
 
 
 @pytest.fixture
-def _feeds_servers() -> Iterator[tuple[_feeds_Server, _feeds_Server]]:
-    slow_host = _feeds_Server("127.0.0.1").start()
-    other_host = _feeds_Server("127.0.0.2").start()
+def _feeds_servers() -> Iterator[tuple[HostileServer, HostileServer]]:
+    slow_host = HostileServer(host="127.0.0.1").start()
+    other_host = HostileServer(host="127.0.0.2").start()
     yield slow_host, other_host
     slow_host.stop()
     other_host.stop()
@@ -864,7 +803,7 @@ def _feeds_app(tmp_path: Path, clock: _feeds_Clock) -> Any:
 
 
 def test_red_team_4_slow_feeds_do_not_starve_the_others(
-    tmp_path: Path, _feeds_servers: tuple[_feeds_Server, _feeds_Server]
+    tmp_path: Path, _feeds_servers: tuple[HostileServer, HostileServer]
 ) -> None:
     slow_host, other_host = _feeds_servers
     clock = _feeds_Clock()
@@ -909,7 +848,7 @@ def test_red_team_4_slow_feeds_do_not_starve_the_others(
 
 
 def test_red_team_5_manual_polls_respect_retry_after_and_never_disable(
-    tmp_path: Path, _feeds_servers: tuple[_feeds_Server, _feeds_Server]
+    tmp_path: Path, _feeds_servers: tuple[HostileServer, HostileServer]
 ) -> None:
     server, other_host = _feeds_servers
     clock = _feeds_Clock()
