@@ -255,7 +255,7 @@ def render_feed(reply: FeedReply, ansi: bool) -> str:
 def render_feeds(reply: FeedsReply, ansi: bool) -> str:
     if not reply.feeds:
         return "No feeds yet. Add one with `feed add URL`."
-    failing = sum(1 for f in reply.feeds if f.status in ("failing", "disabled"))
+    failing = sum(1 for f in reply.feeds if f.status in ("failing", "disabled", "slow"))
     head = f"{len(reply.feeds)} feed{'s' if len(reply.feeds) != 1 else ''}"
     if failing:
         head += f" ({failing} with problems)"

@@ -384,6 +384,7 @@ def test_free_workers_take_feeds_of_free_hosts(
     """Eight held feeds on one host use its two slots; the other host's feed is fetched
     while they are still held (the old worker-side semaphore kept it behind all eight)."""
     import threading
+    import time
 
     release, healthy_seen, lock = threading.Event(), threading.Event(), threading.Lock()
     state = {"now": 0, "max": 0}
@@ -405,6 +406,12 @@ def test_free_workers_take_feeds_of_free_hosts(
     round_thread.start()
     try:
         assert healthy_seen.wait(5), "the healthy feed waited behind the slow host"
+        # both of the slow host's slots fill (the second request may still be on its way when
+        # the healthy feed is answered); a third would show as state["max"] == 3
+        deadline = time.monotonic() + 5
+        while state["now"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # room for a wrongly started third fetch to arrive
     finally:
         release.set()
         round_thread.join(30)
