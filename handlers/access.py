@@ -15,7 +15,7 @@ for that request only: membership changes, and a later request asks again).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -37,6 +37,21 @@ def bot_scopes(context: Any) -> list[str] | None:
     return list(scopes) if scopes is not None else None
 
 
+class _TooManyPages(Exception):
+    """More pages than we read: the answer is unknown."""
+
+
+def _pages(response: Any, max_pages: int) -> Iterator[Any]:
+    """``response`` and the pages after it (slack_sdk's ``SlackResponse`` follows
+    ``next_cursor`` as it is iterated); ``_TooManyPages`` when more than ``max_pages``."""
+    for n, page in enumerate(response, 1):
+        yield page
+        if n == max_pages:
+            if (page.get("response_metadata") or {}).get("next_cursor"):
+                raise _TooManyPages
+            return
+
+
 class SlackAccess:
     def __init__(self, client: WebClient, scopes: Sequence[str] | None = None) -> None:
         self.client = client
@@ -56,24 +71,20 @@ class SlackAccess:
 
     def _user_channels(self, user: str) -> list[str] | None:
         channels: list[str] = []
-        cursor = None
         try:
-            for _ in range(MAX_CHANNEL_PAGES):
-                resp = self.client.users_conversations(
+            for page in _pages(self.client.users_conversations(
                     user=user, types="public_channel,private_channel", exclude_archived=True,
-                    limit=200, cursor=cursor,
-                )
-                channels += [str(c["id"]) for c in resp.get("channels") or []]
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return channels
+                    limit=200), MAX_CHANNEL_PAGES):
+                channels += [str(c["id"]) for c in page.get("channels") or []]
         except SlackApiError as exc:
             log.info("users.conversations failed (%s): the user's channels are unknown",
                      exc.response.get("error"))
             return None
-        log.info("users.conversations: more than %d pages; the user's channels are unknown",
-                 MAX_CHANNEL_PAGES)
-        return None
+        except _TooManyPages:
+            log.info("users.conversations: more than %d pages; the user's channels are "
+                     "unknown", MAX_CHANNEL_PAGES)
+            return None
+        return channels
 
     def is_member(self, user: str, channel: str) -> bool | None:
         key = (user, channel)
@@ -84,20 +95,18 @@ class SlackAccess:
         return self._members[key]
 
     def _in_members(self, user: str, channel: str) -> bool | None:
-        cursor = None
         try:
-            for _ in range(MAX_MEMBER_PAGES):
-                resp = self.client.conversations_members(channel=channel, limit=1000,
-                                                         cursor=cursor)
-                if user in (resp.get("members") or []):
+            for page in _pages(self.client.conversations_members(channel=channel, limit=1000),
+                               MAX_MEMBER_PAGES):
+                if user in (page.get("members") or []):
                     return True
-                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    return False
         except SlackApiError as exc:
             log.info("conversations.members failed (%s): membership unknown",
                      exc.response.get("error"))
-        return None
+            return None
+        except _TooManyPages:
+            return None
+        return False
 
     def bot_can_post(self, channel: str) -> bool | None:
         if channel not in self._post:

@@ -198,8 +198,11 @@ class FakeSlack:
             if self.channels_for_user is None:
                 return 200, {}, {"ok": False, "error": "missing_scope"}
             ids = self.channels_for_user.get(str(call.body.get("user")), [])
-            return 200, {}, {"ok": True, "channels": [{"id": c} for c in ids],
-                             "response_metadata": {"next_cursor": ""}}
+            size = getattr(self, "page_size", None) or len(ids) or 1  # None: one page
+            start = int(call.body.get("cursor") or 0)
+            more = str(start + size) if start + size < len(ids) else ""
+            return 200, {}, {"ok": True, "channels": [{"id": c} for c in ids[start:start + size]],
+                             "response_metadata": {"next_cursor": more}}
         if m == "apps.connections.open":
             return 200, {}, {"ok": True, "url": getattr(self, "socket_url", "ws://127.0.0.1:9")}
         if m.startswith("/hooks/"):

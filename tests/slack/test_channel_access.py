@@ -47,6 +47,22 @@ def _click(action_id: str, value: str, *, user: str, channel: str | None,
     return payload
 
 
+def test_slack_access_follows_pages_up_to_its_cap(fake_slack: FakeSlack) -> None:
+    """slack_sdk follows ``next_cursor``; past MAX_CHANNEL_PAGES the channels are unknown."""
+    from handlers.access import MAX_CHANNEL_PAGES
+
+    fake_slack.page_size = 2  # type: ignore[attr-defined]
+    fake_slack.channels_for_user = {
+        "U1": [f"C{n}" for n in range(2 * MAX_CHANNEL_PAGES - 1)],  # fits in the cap
+        "U2": [f"C{n}" for n in range(2 * MAX_CHANNEL_PAGES + 1)],  # one page too many
+    }
+    access = SlackAccess(_client(fake_slack))
+    assert access.user_channels("U1") == fake_slack.channels_for_user["U1"]
+    assert len(fake_slack.of("users.conversations")) == MAX_CHANNEL_PAGES
+    assert access.user_channels("U2") is None
+    assert len(fake_slack.of("users.conversations")) == 2 * MAX_CHANNEL_PAGES  # no 6th page
+
+
 def test_slack_access_answers_from_the_web_api(fake_slack: FakeSlack) -> None:
     fake_slack.channels_for_user = {"U1": ["C1", "CPRIV"]}
     fake_slack.bot_channels = {"C1", "CPRIV"}
